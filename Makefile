@@ -1,0 +1,123 @@
+# toolgate: top-level build.
+#
+#   make              toolgated, toolgate and the demo tools (bin/)
+#   make test         every test, normal build then ASan+UBSan build
+#   make demo         the scripted customer-support session
+#   make bench        latency/throughput against the isolation floor and bwrap
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make deps         install missing Debian packages (as root) or say which
+#
+# SAN=1 builds everything sanitized into build/asan/ (used by make test).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+
+PKGS := libseccomp libcap jansson libsodium libcrypto
+
+ifeq ($(SAN),1)
+O      := build/asan
+BINDIR := build/asan/bin
+OPT    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SANLD  := -fsanitize=address,undefined
+else
+O      := build
+BINDIR := bin
+OPT    := -O2 -g -D_FORTIFY_SOURCE=2
+SANLD  :=
+endif
+
+CC      ?= gcc
+WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+HARDEN  := -fstack-protector-strong -fPIE -fstack-clash-protection -fcf-protection
+CPPFLAGS += -Iinclude -D_GNU_SOURCE
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  ?=
+CFLAGS  += $(WARN) $(OPT) $(HARDEN) $(PKG_CFLAGS)
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(SANLD)
+
+MAIN_SRCS := src/toolgated.c src/toolgate.c
+LIB_SRCS  := $(filter-out $(MAIN_SRCS),$(wildcard src/*.c))
+LIB_OBJS  := $(LIB_SRCS:src/%.c=$(O)/obj/%.o)
+LIB       := $(O)/libtoolgate.a
+
+DEMO_SRCS  := $(wildcard demo/tools/*.c)
+DEMO_BINS  := $(DEMO_SRCS:demo/tools/%.c=bin/%)
+TTOOL_SRCS := $(wildcard tests/tools/*.c)
+TTOOL_BINS := $(TTOOL_SRCS:tests/tools/%.c=build/test-tools/%)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=build/bench/%)
+
+.PHONY: all deps test test-unit demo bench install clean check-config
+all: $(BINDIR)/toolgated $(BINDIR)/toolgate $(DEMO_BINS)
+
+deps:
+	@scripts/deps.sh
+
+$(O)/obj/%.o: src/%.c $(wildcard include/*.h) | $(O)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+
+$(O)/obj $(O)/tests $(BINDIR) build/test-tools build/bench:
+	@mkdir -p $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/toolgated: $(O)/obj/toolgated.o $(LIB) | $(BINDIR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BINDIR)/toolgate: $(O)/obj/toolgate.o $(LIB) | $(BINDIR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Demo and test tools are always built without sanitizers: they run under
+# the seccomp profiles, which do not (and should not) allow ASan's runtime.
+bin/%: demo/tools/%.c $(wildcard demo/tools/*.h)
+	@mkdir -p bin
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -D_FORTIFY_SOURCE=2 $(HARDEN) -pie -Wl,-z,relro,-z,now -o $@ $<
+
+build/test-tools/%: tests/tools/%.c | build/test-tools
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 $(HARDEN) -pie -o $@ $<
+
+$(O)/tests/%: tests/unit/%.c tests/unit/testlib.h $(LIB) | $(O)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+build/bench/%: bench/%.c $(LIB) | build/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lpthread
+
+test-unit: $(UNIT_BINS)
+test-tools: $(TTOOL_BINS)
+
+test: deps
+	@tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@demo/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all test-tools $(BENCH_BINS)
+	@bench/run.sh
+
+check-config: all
+	$(BINDIR)/toolgate check-config .
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/toolgate
+	install -m 0755 $(BINDIR)/toolgated $(DESTDIR)$(PREFIX)/sbin/toolgated
+	install -m 0755 $(BINDIR)/toolgate $(DESTDIR)$(PREFIX)/bin/toolgate
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/toolgate/tools.d $(DESTDIR)$(SYSCONFDIR)/toolgate/policies \
+		$(DESTDIR)$(SYSCONFDIR)/toolgate/sandbox $(DESTDIR)$(SYSCONFDIR)/toolgate/keys/issuers \
+		$(DESTDIR)$(SYSCONFDIR)/toolgate/bin
+	install -m 0644 sandbox/*.json $(DESTDIR)$(SYSCONFDIR)/toolgate/sandbox/
+	install -m 0644 policies/*.json $(DESTDIR)$(SYSCONFDIR)/toolgate/policies/
+	install -m 0644 tools.d/*.json $(DESTDIR)$(SYSCONFDIR)/toolgate/tools.d/
+	install -m 0755 $(DEMO_BINS) $(DESTDIR)$(SYSCONFDIR)/toolgate/bin/
+
+clean:
+	rm -rf build bin
+
+-include $(wildcard $(O)/obj/*.d)

@@ -1,0 +1,70 @@
+/*
+ * audit.h: the signed, hash-chained audit log (STATE_DIR/audit/audit.log).
+ *
+ * One JSON object per line.  Member order is fixed:
+ *   seq, time, prev, event, agent, peer, user, tool, args, decision, rules,
+ *   reason, exit, duration_ms, output_sha256, [extra members], key_id, sig
+ * Members the caller does not give are written as null, so every record has
+ * the same shape.  `prev` is the hex SHA-256 of the previous line (without its
+ * newline; 64 zeros for seq 1).  `sig` is base64 Ed25519 over the line with
+ * `,"sig":"..."` removed, i.e. the exact bytes up to that comma, then "}".
+ *
+ * Group commit: audit_append() signs and queues a record in memory and
+ * returns its seq; audit_sync() writes everything queued with one write()
+ * and makes it durable with one fdatasync().  A caller that must not act
+ * before its record is on disk (a tool start) waits until
+ * audit_durable_seq() >= its seq.  If writing fails, the log is marked
+ * failed: audit_append keeps refusing with a clear error (fail closed).
+ */
+#ifndef TOOLGATE_AUDIT_H
+#define TOOLGATE_AUDIT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <jansson.h>
+#include "error.h"
+
+struct audit_log;
+
+/*
+ * Open (creating STATE_DIR/audit/ and STATE_DIR/keys/ as needed, mode 0700)
+ * the log of state_dir.  The audit key is STATE_DIR/keys/audit.key (created
+ * with audit.pub on first start).  The last line is read back to continue the
+ * sequence and the chain; a last line that does not verify is an error.
+ */
+struct audit_log *audit_open(const char *state_dir, struct tg_error *err);
+
+/*
+ * Queue one record.  `fields` is an object holding "event" and any of the
+ * standard members (agent, peer, user, tool, args, decision, rules, reason,
+ * exit, duration_ms, output_sha256) plus extra members, which go after the
+ * standard ones in the order given.  seq, time, prev, key_id and sig are
+ * added here; a caller-given one of those is an error.  fields is not
+ * modified.  Returns 0 and *seq_out, or -1 (log failed, or bad fields).
+ */
+int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err);
+
+/* Write all queued records (one write) and fdatasync once.  0 or -1. */
+int audit_sync(struct audit_log *a, struct tg_error *err);
+
+/* Has anything been queued since the last sync? */
+bool audit_pending(const struct audit_log *a);
+
+uint64_t audit_last_seq(const struct audit_log *a);     /* last seq appended */
+uint64_t audit_durable_seq(const struct audit_log *a);  /* last seq on disk */
+const char *audit_key_id(const struct audit_log *a);
+
+/* Sync and close. */
+void audit_close(struct audit_log *a);
+
+/*
+ * Offline verification of a log file against a public key (PEM path).
+ * Checks, record by record: the line is a JSON object with the members in
+ * order, seq runs from 1 without gaps, prev chains, key_id matches, and sig
+ * verifies.  Returns 0 when valid (count in *records), else -1 with err
+ * naming the first bad record: "seq 17: signature does not verify".
+ */
+int audit_verify_file(const char *log_path, const char *pub_path, uint64_t *records,
+                      struct tg_error *err);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * policy.h: who may call what (policies/*.json).
+ *
+ * The policy set is immutable once loaded.  Principals map peers (SO_PEERCRED
+ * uid and primary gid) to agent names; a uid match wins over a gid match; a
+ * uid or gid claimed by two principals is a load error.  Rules are permit or
+ * forbid with tool glob patterns and `when` conditions.  Default deny; a
+ * matching forbid wins; order never matters.
+ *
+ * `when` is an object from attribute (args.PATH, user, agent) to an object of
+ * operator -> operand: ==, !=, <, <=, >, >=, in, prefix.  All conditions must
+ * hold.  Integers compare as integers.  A missing attribute or a type
+ * mismatch makes a permit NOT match, and makes a forbid MATCH (fail closed).
+ *
+ * Not yet supported (a load error that says so, never a silent allow):
+ * "effect": "approve", "delegation", "approvers", "rate_limits".
+ */
+#ifndef TOOLGATE_POLICY_H
+#define TOOLGATE_POLICY_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <jansson.h>
+#include "error.h"
+
+struct policy_set;
+
+enum policy_effect { POLICY_DENY = 0, POLICY_PERMIT, POLICY_FORBID };
+
+struct policy_decision {
+	enum policy_effect effect;
+	json_t *rules;      /* array of the deciding rule ids (owned; may be empty) */
+	char reason[256];   /* e.g. "forbidden by rule no-deletes" or
+	                       "no rule permits support-bot to call refund.issue" */
+};
+
+/*
+ * Load every *.json in dir (sorted by name), error naming file and field:
+ * "policies/support.json: rules[2].effect: unknown effect \"allow\"".
+ * display_prefix is how file names appear in errors (e.g. "policies").
+ */
+struct policy_set *policy_load_dir(const char *dir, const char *display_prefix,
+                                   struct tg_error *err);
+
+/* The agent principal of a peer, or NULL when none. */
+const char *policy_principal_for_peer(const struct policy_set *ps, uid_t uid, gid_t gid);
+
+/* Could this principal ever be permitted this tool (some permit rule names both,
+   and no unconditional forbid does)?  Used for tools/list. */
+bool policy_tool_visible(const struct policy_set *ps, const char *principal, const char *tool);
+
+/* Decide one call.  args is the validated arguments object; user may be NULL. */
+void policy_decide(const struct policy_set *ps, const char *principal, const char *user,
+                   const char *tool, const json_t *args, struct policy_decision *out);
+
+void policy_decision_clear(struct policy_decision *d);
+
+/* Names of all principals (for validation by other modules). */
+bool policy_has_principal(const struct policy_set *ps, const char *name);
+
+void policy_free(struct policy_set *ps);
+
+/* Glob match of a tool name against a pattern ("kb.*", "*.delete", "*"). */
+bool policy_tool_pattern_match(const char *pattern, const char *tool);
+
+#endif
