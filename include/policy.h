@@ -1,5 +1,5 @@
 /*
- * policy.h: who may call what (policies/*.json).
+ * policy.h: who may call what (the JSON files in policies/).
  *
  * The policy set is immutable once loaded.  Principals map peers (SO_PEERCRED
  * uid and primary gid) to agent names; a uid match wins over a gid match; a

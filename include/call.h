@@ -1,0 +1,46 @@
+/*
+ * call.h: one tools/call, from decision to reply.
+ *
+ * The path of a call:
+ *   call_start(): tool lookup -> schema validation -> policy decision ->
+ *     decision record; a refusal is answered here; a permit queues the
+ *     exec_start record and the call joins the server's spawn queue;
+ *   call_spawn_queued(): after the group fdatasync, sandbox_spawn();
+ *   call_on_event(): stdin feeding, stdout/stderr capture (capped), setup
+ *     errors, exit (pidfd), deadline (timerfd);
+ *   finish: exec_end record, result, reply.
+ * A cancelled call (or one whose client vanished) is killed and audited but
+ * gets no reply, as MCP's cancellation says.
+ */
+#ifndef TOOLGATE_CALL_H
+#define TOOLGATE_CALL_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct server;
+struct conn;
+struct watch;
+struct call;
+
+/* Handle a tools/call request (id and params borrowed). */
+void call_start(struct conn *c, const json_t *id, json_t *params);
+
+/* Spawn every queued call whose start record is durable (after audit_sync). */
+void call_spawn_queued(struct server *s);
+
+void call_on_event(struct watch *w, uint32_t events);
+
+/* notifications/cancelled for a request id of this connection. */
+void call_cancel_by_id(struct conn *c, const json_t *request_id, const char *reason);
+
+/* Kill and abandon every call of a connection that went away. */
+void call_abandon_all(struct conn *c);
+
+/* Kill every running call (drain deadline passed). */
+void call_kill_all(struct server *s, const char *reason);
+
+/* Free calls that finished during the last batch. */
+void call_free_graveyard(struct server *s);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * sandbox.h: starting one tool in a confined child process.
+ *
+ * sandbox_spawn() clones a child into fresh mount, pid, ipc, uts and (unless
+ * the tool has network "host") network namespaces, confines it step by step
+ * (see sandbox.c for the order and why) and execs the tool's argv.  It never
+ * blocks on the child: setup failures come back asynchronously on status_fd
+ * (EOF without data means the exec succeeded).  The tool is pid 1 of its pid
+ * namespace, so killing it ends every process it started.
+ */
+#ifndef TOOLGATE_SANDBOX_H
+#define TOOLGATE_SANDBOX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "error.h"
+
+struct tool;
+
+struct sandbox_child {
+	pid_t pid;
+	int pidfd;       /* readable when the child has exited */
+	int stdin_fd;    /* parent's write end (non-blocking) */
+	int stdout_fd;   /* parent's read end (non-blocking) */
+	int stderr_fd;   /* parent's read end (non-blocking) */
+	int status_fd;   /* parent's read end: setup error text, or EOF on exec */
+};
+
+/* Scratch tmpfs size for each call (the tool's cwd and TMPDIR). */
+#define SANDBOX_SCRATCH_MB 64
+#define SANDBOX_SCRATCH_PATH "/tmp"
+
+int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error *err);
+
+/* SIGKILL the child (and with it its whole pid namespace).  0 or -1. */
+int sandbox_kill(const struct sandbox_child *c);
+
+/* Reap the exited child without blocking; 0 with *wstatus, or -1 (not yet). */
+int sandbox_reap(const struct sandbox_child *c, int *wstatus);
+
+/* Close every fd of the child struct that is still open (sets them to -1). */
+void sandbox_close(struct sandbox_child *c);
+
+/* "exited with status 3", "killed by signal 9 (SIGKILL)",
+   "killed by signal 31 (SIGSYS): a system call its seccomp profile forbids". */
+void sandbox_describe_status(int wstatus, char *buf, size_t n);
+
+/* The shell-style exit number: the status, or 128 + signal. */
+int sandbox_exit_number(int wstatus);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * server.h: the broker's event loop, its connections and its calls.
+ *
+ * One thread, one epoll set.  Every fd the loop watches (the listening
+ * socket, the signalfd, each client connection, and per call the child's
+ * pipes, pidfd and deadline timerfd) is registered with a struct watch that
+ * says what it is and who owns it.
+ *
+ * Each loop iteration handles a batch of events, then commits:
+ *   1. audit_sync(): every record queued during the batch becomes durable
+ *      with one fdatasync (group commit);
+ *   2. calls whose start record is now durable are spawned;
+ *   3. replies are written to the clients.
+ * So no tool starts before its start record is on disk, and no client hears
+ * of a decision before its record is.  Objects freed during a batch are put
+ * on a graveyard list and released after it, so a later event of the same
+ * batch never touches freed memory.
+ */
+#ifndef TOOLGATE_SERVER_H
+#define TOOLGATE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+#include "error.h"
+
+struct config;
+struct audit_log;
+struct call;
+
+enum watch_kind {
+	WATCH_LISTEN, WATCH_SIGNAL, WATCH_CONN,
+	WATCH_CALL_STDIN, WATCH_CALL_STDOUT, WATCH_CALL_STDERR,
+	WATCH_CALL_STATUS, WATCH_CALL_PIDFD, WATCH_CALL_TIMER,
+};
+
+struct watch {
+	enum watch_kind kind;
+	int fd;
+	void *owner;
+};
+
+struct server_options {
+	const char *config_dir;
+	const char *state_dir;
+	const char *socket_path;
+	int socket_fd;               /* >= 0: inherited (socket activation) */
+	mode_t socket_mode;
+	gid_t socket_gid;            /* (gid_t)-1: leave as is */
+	const char *broker_id;
+	size_t max_message;          /* bytes per JSON-RPC line; default 1 MiB */
+	unsigned max_calls_per_conn; /* tools/call in flight per connection; default 16 */
+	unsigned max_calls;          /* in flight in total; default 256 */
+	unsigned max_conns;          /* open connections; default 1024 */
+	unsigned page_size;          /* tools/list page; default 50 */
+	unsigned grace_ms;           /* SIGTERM drain grace; default 10000 */
+};
+
+void server_options_defaults(struct server_options *o);
+
+struct conn {
+	struct server *srv;
+	struct watch w;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char *in;                    /* bytes read, not yet a complete line */
+	size_t in_len, in_cap;
+	bool discarding;             /* skipping the rest of an oversize line */
+	char *out;                   /* replies waiting to be written */
+	size_t out_len, out_cap, out_off;
+	bool want_write;             /* EPOLLOUT registered */
+	bool initialized;
+	char protocol_version[32];
+	bool read_closed;            /* peer shut down its write side */
+	bool dead;                   /* closed; freed after the batch */
+	unsigned ncalls;             /* calls in flight */
+	struct call *calls;          /* this connection's calls */
+	struct conn *next, *prev;
+	struct conn *grave_next;
+};
+
+struct server {
+	struct server_options opt;
+	int epfd;
+	struct watch listen_w;
+	struct watch signal_w;
+	bool owns_socket_path;
+	struct config *config;       /* current snapshot; calls hold their own ref */
+	struct audit_log *audit;
+	char audit_error[TG_ERROR_MAX]; /* non-empty once the log failed */
+	struct conn *conns;
+	unsigned nconns;
+	unsigned ncalls;             /* calls in flight (queued or running) */
+	struct call *calls;          /* every live call (queued, running, abandoned) */
+	struct call *spawn_queue;    /* waiting for their start record's fdatasync */
+	struct call *grave_calls;
+	struct conn *grave_conns;
+	bool draining;
+	uint64_t drain_deadline_ms;
+	bool stop;
+	uint64_t calls_total;
+};
+
+/* Open the audit log, load the configuration, listen.  Errors name the cause. */
+int server_init(struct server *s, const struct server_options *o, struct tg_error *err);
+/* Run until SIGTERM/SIGINT has drained everything.  0, or -1 on a fatal error. */
+int server_run(struct server *s, struct tg_error *err);
+void server_fini(struct server *s);
+
+/* Queue one line (with newline) for a connection; takes ownership of line. */
+void conn_send(struct conn *c, char *line, size_t len);
+/* Convenience: queue a JSON-RPC result or error reply. */
+void conn_reply_result(struct conn *c, const json_t *id, json_t *result);
+void conn_reply_error(struct conn *c, const json_t *id, int code, const char *message);
+
+/* Audit one record from the server's point of view (fields stolen).  On
+   failure, records the audit error on the server and returns -1. */
+int server_audit(struct server *s, json_t *fields, uint64_t *seq);
+
+/* epoll helpers for calls. */
+int server_watch(struct server *s, struct watch *w, uint32_t events);
+void server_unwatch(struct server *s, struct watch *w);
+
+uint64_t server_now_ms(void);
+
+#endif

@@ -1,0 +1,786 @@
+/*
+ * call.c: one tools/call from decision to reply (see call.h for the path).
+ *
+ * A call owns a reference to the configuration snapshot it was decided
+ * under, so a reload never changes a running call.  Its child's pipes,
+ * pidfd and deadline timer are watched by the server's epoll set; the call
+ * finishes when the child has been reaped and every pipe has reached EOF
+ * (the pid namespace guarantees the pipes close when pid 1 dies; a short
+ * drain deadline covers anything else).
+ */
+#include "call.h"
+#include "audit.h"
+#include "config.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "policy.h"
+#include "sandbox.h"
+#include "schema.h"
+#include "server.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DRAIN_AFTER_EXIT_MS 1000
+#define OUTPUT_JSON_DEPTH   64
+
+enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
+
+struct capture {
+	char *buf;
+	size_t len;
+	size_t cap;
+	size_t limit;
+	uint64_t total;   /* bytes the tool wrote, kept or not */
+	bool eof;
+};
+
+struct call {
+	struct server *srv;
+	struct conn *conn;          /* NULL once the client is gone */
+	json_t *id;
+	struct config *cfg;         /* our reference */
+	const struct tool *tool;
+	char *agent;
+	json_t *peer;
+	json_t *args;
+	json_t *rules;
+	char decision_reason[256];
+	uint64_t decision_seq, start_seq;
+	enum call_state state;
+
+	char *stdin_buf;
+	size_t stdin_len, stdin_off;
+	struct sandbox_child child;
+	struct watch w_in, w_out, w_err, w_status, w_pid, w_timer;
+	struct capture out, err;
+	char setup_error[256];
+	size_t setup_len;
+	bool status_eof;
+	bool exited;
+	int wstatus;
+	bool timed_out;
+	bool cancelled;             /* no reply: cancelled, or the client left */
+	char stop_reason[160];      /* why the broker killed it, if it did */
+	struct timespec t0;
+
+	struct call *conn_next, *conn_prev;
+	struct call *all_next, *all_prev;
+	struct call *queue_next;
+	struct call *grave_next;
+};
+
+/* ---- small helpers ---- */
+
+static json_t *peer_json(const struct conn *c)
+{
+	return json_pack("{s:i, s:i, s:i}", "uid", (int)c->uid, "gid", (int)c->gid, "pid", (int)c->pid);
+}
+
+static json_t *decision_meta(const char *decision, const char *reason, json_t *rules, uint64_t seq)
+{
+	json_t *first = json_array_size(rules) ? json_array_get(rules, 0) : NULL;
+	return json_pack("{s:s, s:s, s:O?, s:O, s:I}", "decision", decision, "reason", reason,
+	                 "rule", first, "rules", rules, "audit_seq", (json_int_t)seq);
+}
+
+/* The isError result that tells the model what was refused and why. */
+static json_t *refusal_result(const char *tool, const char *decision, const char *reason,
+                              json_t *rules, uint64_t seq)
+{
+	char text[700];
+	snprintf(text, sizeof text, "toolgate refused the call to %s: %s", tool, reason);
+	return json_pack("{s:[{s:s, s:o}], s:b, s:{s:o}}",
+		"content", "type", "text", "text", json_string_lossy(text, strlen(text)),
+		"isError", 1,
+		"_meta", "toolgate/decision", decision_meta(decision, reason, rules, seq));
+}
+
+static void sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, buf, len);
+	sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+static uint64_t elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
+}
+
+/* ---- list bookkeeping ---- */
+
+static void link_call(struct call *k)
+{
+	struct server *s = k->srv;
+	k->all_next = s->calls;
+	if (s->calls)
+		s->calls->all_prev = k;
+	s->calls = k;
+	struct conn *c = k->conn;
+	k->conn_next = c->calls;
+	if (c->calls)
+		c->calls->conn_prev = k;
+	c->calls = k;
+	c->ncalls++;
+	s->ncalls++;
+	s->calls_total++;
+}
+
+static void unlink_from_conn(struct call *k)
+{
+	struct conn *c = k->conn;
+	if (!c)
+		return;
+	if (k->conn_prev)
+		k->conn_prev->conn_next = k->conn_next;
+	else
+		c->calls = k->conn_next;
+	if (k->conn_next)
+		k->conn_next->conn_prev = k->conn_prev;
+	k->conn_next = k->conn_prev = NULL;
+	c->ncalls--;
+	k->conn = NULL;
+}
+
+static void unlink_call(struct call *k)
+{
+	struct server *s = k->srv;
+	unlink_from_conn(k);
+	if (k->all_prev)
+		k->all_prev->all_next = k->all_next;
+	else
+		s->calls = k->all_next;
+	if (k->all_next)
+		k->all_next->all_prev = k->all_prev;
+	s->ncalls--;
+}
+
+static void unwatch_close(struct server *s, struct watch *w, int *fd)
+{
+	if (*fd < 0)
+		return;
+	w->fd = *fd;
+	server_unwatch(s, w);
+	close(*fd);
+	*fd = -1;
+	w->fd = -1;
+}
+
+/* ---- finishing ---- */
+
+static void release_child(struct call *k)
+{
+	struct server *s = k->srv;
+	unwatch_close(s, &k->w_in, &k->child.stdin_fd);
+	unwatch_close(s, &k->w_out, &k->child.stdout_fd);
+	unwatch_close(s, &k->w_err, &k->child.stderr_fd);
+	unwatch_close(s, &k->w_status, &k->child.status_fd);
+	unwatch_close(s, &k->w_pid, &k->child.pidfd);
+	unwatch_close(s, &k->w_timer, &k->w_timer.fd);
+}
+
+static json_t *execution_meta(struct call *k, int exit_no, const char *status, uint64_t dur,
+                              uint64_t end_seq)
+{
+	return json_pack("{s:o, s:s, s:I, s:I, s:I, s:b, s:I}",
+		"exit", exit_no >= 0 ? json_integer(exit_no) : json_null(), "status", status,
+		"duration_ms", (json_int_t)dur, "stdout_bytes", (json_int_t)k->out.total,
+		"stderr_bytes", (json_int_t)k->err.total,
+		"truncated", k->out.total > k->out.len || k->err.total > k->err.len,
+		"audit_seq", (json_int_t)end_seq);
+}
+
+/* Build the tools/call result of a finished tool. */
+static json_t *tool_result(struct call *k, bool failed, const char *status, json_t *exec_meta)
+{
+	const struct tool *t = k->tool;
+	json_t *structured = NULL;
+	char problem[TG_ERROR_MAX] = "";
+
+	if (!failed && t->output_schema) {
+		json_error_t jerr;
+		struct tg_error verr;
+		if (k->out.total > k->out.len)
+			snprintf(problem, sizeof problem, "its output was cut at %zu bytes, so it is not the "
+			         "JSON its output schema declares", k->out.len);
+		else if (json_text_depth(k->out.buf ? k->out.buf : "", k->out.len, OUTPUT_JSON_DEPTH) >
+		         OUTPUT_JSON_DEPTH)
+			snprintf(problem, sizeof problem, "its output nests deeper than %d levels", OUTPUT_JSON_DEPTH);
+		else if (!(structured = json_loadb(k->out.buf ? k->out.buf : "", k->out.len,
+		                                   JSON_REJECT_DUPLICATES, &jerr)))
+			snprintf(problem, sizeof problem, "its output is not JSON: %s", jerr.text);
+		else if (schema_validate(t->output_schema, structured, &verr) != 0)
+			snprintf(problem, sizeof problem, "its output does not match its output schema: %.400s",
+			         verr.msg);
+		if (problem[0]) {
+			json_decref(structured);
+			structured = NULL;
+			failed = true;
+		}
+	}
+
+	/* The text: stdout as is on success; on failure a summary the model can
+	   act on, then stderr and stdout. */
+	size_t cap = k->out.len + k->err.len + 1024;
+	char *text = malloc(cap);
+	size_t n = 0;
+	if (!text)
+		return NULL;
+	if (!failed) {
+		memcpy(text, k->out.buf ? k->out.buf : "", k->out.len);
+		n = k->out.len;
+	} else {
+		n = (size_t)snprintf(text, cap, "%s failed: %s", t->name, problem[0] ? problem : status);
+		if (k->err.len) {
+			n += (size_t)snprintf(text + n, cap - n, "\n--- stderr ---\n");
+			memcpy(text + n, k->err.buf, k->err.len);
+			n += k->err.len;
+		}
+		if (k->out.len) {
+			n += (size_t)snprintf(text + n, cap - n, "\n--- stdout ---\n");
+			memcpy(text + n, k->out.buf, k->out.len);
+			n += k->out.len;
+		}
+	}
+	if (k->out.total > k->out.len)
+		n += (size_t)snprintf(text + n, cap - n, "\n[toolgate: output cut at %zu of %llu bytes]",
+		                      k->out.len, (unsigned long long)k->out.total);
+	json_t *content = json_pack("[{s:s, s:o}]", "type", "text", "text", json_string_lossy(text, n));
+	free(text);
+
+	json_t *r = json_pack("{s:o, s:b, s:{s:o, s:o}}", "content", content, "isError", failed,
+		"_meta", "toolgate/decision",
+		decision_meta("permit", k->decision_reason, k->rules, k->decision_seq),
+		"toolgate/execution", exec_meta);
+	if (structured)
+		json_object_set_new(r, "structuredContent", structured);
+	return r;
+}
+
+static void finish(struct call *k)
+{
+	struct server *s = k->srv;
+	if (k->state == CALL_DONE)
+		return;
+	bool ran = k->state == CALL_RUNNING;
+	k->state = CALL_DONE;
+	release_child(k);
+
+	char status[400];
+	int exit_no = -1;
+	bool failed = true;
+	uint64_t dur = ran ? elapsed_ms(&k->t0) : 0;
+	if (k->setup_len) {
+		snprintf(status, sizeof status, "the sandbox could not start the tool: %.*s",
+		         (int)k->setup_len, k->setup_error);
+	} else if (!ran) {
+		snprintf(status, sizeof status, "not started: %s", k->stop_reason);
+	} else if (k->timed_out) {
+		snprintf(status, sizeof status, "timed out after %llu ms; the tool and every process "
+		         "it started were killed", (unsigned long long)k->tool->limits.timeout_ms);
+		exit_no = sandbox_exit_number(k->wstatus);
+	} else if (k->stop_reason[0]) {
+		snprintf(status, sizeof status, "%s; the tool and every process it started were killed",
+		         k->stop_reason);
+		exit_no = sandbox_exit_number(k->wstatus);
+	} else {
+		sandbox_describe_status(k->wstatus, status, sizeof status);
+		exit_no = sandbox_exit_number(k->wstatus);
+		failed = exit_no != 0;
+	}
+
+	char digest[65];
+	sha256_hex(k->out.buf ? k->out.buf : "", k->out.len, digest);
+	uint64_t end_seq = 0;
+	json_t *rec = json_pack("{s:s, s:s?, s:O, s:s, s:s, s:O, s:s, s:o, s:I, s:s, s:I, s:I, s:I, s:b}",
+		"event", "exec_end", "agent", k->agent, "peer", k->peer, "tool", k->tool->name,
+		"decision", "permit", "rules", k->rules, "reason", status,
+		"exit", exit_no >= 0 ? json_integer(exit_no) : json_null(),
+		"duration_ms", (json_int_t)dur, "output_sha256", digest,
+		"request_seq", (json_int_t)k->decision_seq,
+		"stdout_bytes", (json_int_t)k->out.total, "stderr_bytes", (json_int_t)k->err.total,
+		"truncated", k->out.total > k->out.len || k->err.total > k->err.len);
+	server_audit(s, rec, &end_seq);
+	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
+	         (unsigned long long)dur);
+
+	if (k->conn && !k->cancelled) {
+		json_t *meta = execution_meta(k, exit_no, status, dur, end_seq);
+		json_t *r = tool_result(k, failed, status, meta);
+		if (r)
+			conn_reply_result(k->conn, k->id, r);
+		else
+			conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+	}
+	unlink_call(k);
+	k->grave_next = s->grave_calls;
+	s->grave_calls = k;
+}
+
+static void maybe_finish(struct call *k)
+{
+	if (k->state == CALL_RUNNING && k->exited && k->out.eof && k->err.eof && k->status_eof)
+		finish(k);
+}
+
+static void kill_call(struct call *k, const char *reason)
+{
+	if (k->state != CALL_RUNNING || k->exited)
+		return;
+	if (!k->stop_reason[0] && !k->timed_out)
+		snprintf(k->stop_reason, sizeof k->stop_reason, "%s", reason);
+	if (sandbox_kill(&k->child) != 0)
+		log_warn("call", "%s: pidfd_send_signal: %s", k->tool->name, strerror(errno));
+}
+
+/* ---- start ---- */
+
+static void free_call(struct call *k)
+{
+	json_decref(k->id);
+	json_decref(k->peer);
+	json_decref(k->args);
+	json_decref(k->rules);
+	free(k->agent);
+	free(k->stdin_buf);
+	free(k->out.buf);
+	free(k->err.buf);
+	if (k->cfg)
+		config_unref(k->cfg);
+	free(k);
+}
+
+static bool id_in_flight(const struct conn *c, const json_t *id)
+{
+	for (const struct call *k = c->calls; k; k = k->conn_next)
+		if (json_equal(k->id, id))
+			return true;
+	return false;
+}
+
+/* Audit and answer a call that does not run. */
+static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *peer,
+                   const char *tool, json_t *args, const char *decision, const char *reason,
+                   json_t *rules)
+{
+	uint64_t seq = 0;
+	json_t *rec = json_pack("{s:s, s:s?, s:O, s:s, s:O, s:s, s:O, s:s}",
+		"event", "decision", "agent", agent, "peer", peer, "tool", tool, "args", args,
+		"decision", decision, "rules", rules, "reason", reason);
+	if (server_audit(c->srv, rec, &seq) != 0) {
+		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
+		                 "Internal error: the audit log cannot be written, so no decision is given");
+		return;
+	}
+	log_info("call", "%s refused for %s (uid %u): %s", tool, agent ? agent : "no principal",
+	         (unsigned)c->uid, reason);
+	conn_reply_result(c, id, refusal_result(tool, decision, reason, rules, seq));
+}
+
+void call_start(struct conn *c, const json_t *id, json_t *params)
+{
+	struct server *s = c->srv;
+	char msg[300];
+
+	if (s->draining) {
+		conn_reply_error(c, id, JSONRPC_SERVER_BUSY, "the broker is shutting down; no new calls");
+		return;
+	}
+	if (s->audit_error[0]) {
+		snprintf(msg, sizeof msg, "Internal error: the audit log cannot be written (%.200s); "
+		         "no call can start", s->audit_error);
+		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, msg);
+		return;
+	}
+	const char *name = json_string_value(json_object_get(params, "name"));
+	if (!name) {
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS,
+		                 "Invalid params: tools/call needs a \"name\" string");
+		return;
+	}
+	json_t *args = json_object_get(params, "arguments");
+	if (args && !json_is_object(args) && !json_is_null(args)) {
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS,
+		                 "Invalid params: \"arguments\" must be an object");
+		return;
+	}
+	struct config *cfg = s->config;
+	const struct tool *t = config_find_tool(cfg, name);
+	if (!t) {
+		snprintf(msg, sizeof msg, "Unknown tool: %.200s", name);
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS, msg);
+		return;
+	}
+	if (id_in_flight(c, id)) {
+		conn_reply_error(c, id, JSONRPC_INVALID_REQUEST,
+		                 "Invalid Request: this id is already in use by a call in flight");
+		return;
+	}
+	if (c->ncalls >= s->opt.max_calls_per_conn) {
+		snprintf(msg, sizeof msg, "too many calls in flight on this connection (limit %u); "
+		         "wait for one to finish", s->opt.max_calls_per_conn);
+		conn_reply_error(c, id, JSONRPC_SERVER_BUSY, msg);
+		return;
+	}
+	if (s->ncalls >= s->opt.max_calls) {
+		snprintf(msg, sizeof msg, "the broker is at its limit of %u calls in flight; retry later",
+		         s->opt.max_calls);
+		conn_reply_error(c, id, JSONRPC_SERVER_BUSY, msg);
+		return;
+	}
+
+	json_t *owned_args = args && json_is_object(args) ? json_incref(args) : json_object();
+	json_t *peer = peer_json(c);
+	const char *agent = policy_principal_for_peer(cfg->policy, c->uid, c->gid);
+	json_t *no_rules = json_array();
+
+	/* 1. Arguments against the input schema, before anything else. */
+	struct tg_error verr;
+	if (schema_validate(t->input_schema, owned_args, &verr) != 0) {
+		snprintf(msg, sizeof msg, "invalid arguments: %.250s", verr.msg);
+		refuse(c, id, agent, peer, t->name, owned_args, "invalid", msg, no_rules);
+		goto done;
+	}
+
+	/* 2. The policy decision. */
+	struct policy_decision d;
+	policy_decide(cfg->policy, agent, NULL, t->name, owned_args, &d);
+	if (d.effect != POLICY_PERMIT) {
+		const char *decision = d.effect == POLICY_FORBID ? "forbid" : "deny";
+		if (!agent)
+			snprintf(d.reason, sizeof d.reason, "the caller (uid %u, gid %u) maps to no principal",
+			         (unsigned)c->uid, (unsigned)c->gid);
+		refuse(c, id, agent, peer, t->name, owned_args, decision, d.reason, d.rules);
+		policy_decision_clear(&d);
+		goto done;
+	}
+
+	/* 3. Permitted: the decision and start records are queued now; the
+	   tool is spawned once they are durable (see server.h). */
+	struct call *k = calloc(1, sizeof *k);
+	if (!k) {
+		policy_decision_clear(&d);
+		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+		goto done;
+	}
+	k->srv = s;
+	k->conn = c;
+	k->id = json_deep_copy(id);
+	k->cfg = config_ref(cfg);
+	k->tool = t;
+	k->agent = strdup(agent);
+	k->peer = json_incref(peer);
+	k->args = json_incref(owned_args);
+	k->rules = json_incref(d.rules);
+	snprintf(k->decision_reason, sizeof k->decision_reason, "%s", d.reason);
+	policy_decision_clear(&d);
+	k->state = CALL_QUEUED;
+	k->child.pidfd = k->child.stdin_fd = k->child.stdout_fd = -1;
+	k->child.stderr_fd = k->child.status_fd = -1;
+	k->w_timer.fd = -1;
+	k->out.limit = k->err.limit = t->limits.output_bytes;
+	k->stdin_buf = json_dumps(owned_args, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	k->stdin_len = k->stdin_buf ? strlen(k->stdin_buf) : 0;
+
+	json_t *dec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s}",
+		"event", "decision", "agent", agent, "peer", peer, "tool", t->name, "args", owned_args,
+		"decision", "permit", "rules", k->rules, "reason", k->decision_reason);
+	json_t *argv = json_array();
+	for (char **a = t->argv; *a; a++)
+		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));
+	json_t *start = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:o, s:s, s:s, s:s}",
+		"event", "exec_start", "agent", agent, "peer", peer, "tool", t->name, "args", owned_args,
+		"decision", "permit", "rules", k->rules, "command", argv,
+		"profile", t->profile_name,
+		"network", t->network == TOOL_NET_HOST ? "host" :
+		           t->network == TOOL_NET_LOOPBACK ? "loopback" : "none",
+		"run_as", t->run_as);
+	if (!k->stdin_buf || server_audit(s, dec, &k->decision_seq) != 0 ||
+	    server_audit(s, start, &k->start_seq) != 0) {
+		if (k->stdin_buf)
+			json_decref(start);
+		else {
+			json_decref(dec);
+			json_decref(start);
+		}
+		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
+		                 "Internal error: the audit log cannot be written; the tool was not started");
+		free_call(k);
+		goto done;
+	}
+	link_call(k);
+	k->queue_next = NULL;
+	struct call **tail = &s->spawn_queue;
+	while (*tail)
+		tail = &(*tail)->queue_next;
+	*tail = k;
+done:
+	json_decref(no_rules);
+	json_decref(peer);
+	json_decref(owned_args);
+}
+
+/* ---- spawn ---- */
+
+static int arm_timer(struct call *k, uint64_t ms)
+{
+	struct itimerspec its = { .it_value = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 } };
+	return timerfd_settime(k->w_timer.fd, 0, &its, NULL);
+}
+
+static int watch_child(struct call *k)
+{
+	struct server *s = k->srv;
+	k->w_in = (struct watch){ WATCH_CALL_STDIN, k->child.stdin_fd, k };
+	k->w_out = (struct watch){ WATCH_CALL_STDOUT, k->child.stdout_fd, k };
+	k->w_err = (struct watch){ WATCH_CALL_STDERR, k->child.stderr_fd, k };
+	k->w_status = (struct watch){ WATCH_CALL_STATUS, k->child.status_fd, k };
+	k->w_pid = (struct watch){ WATCH_CALL_PIDFD, k->child.pidfd, k };
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	k->w_timer = (struct watch){ WATCH_CALL_TIMER, tfd, k };
+	if (tfd < 0 || arm_timer(k, k->tool->limits.timeout_ms) != 0)
+		return -1;
+	if (server_watch(s, &k->w_out, EPOLLIN) || server_watch(s, &k->w_err, EPOLLIN) ||
+	    server_watch(s, &k->w_status, EPOLLIN) || server_watch(s, &k->w_pid, EPOLLIN) ||
+	    server_watch(s, &k->w_timer, EPOLLIN) || server_watch(s, &k->w_in, EPOLLOUT))
+		return -1;
+	return 0;
+}
+
+void call_spawn_queued(struct server *s)
+{
+	while (s->spawn_queue) {
+		struct call *k = s->spawn_queue;
+		s->spawn_queue = k->queue_next;
+		k->queue_next = NULL;
+		if (k->cancelled) {
+			snprintf(k->stop_reason, sizeof k->stop_reason, "cancelled before it started");
+			finish(k);
+			continue;
+		}
+		if (audit_durable_seq(s->audit) < k->start_seq) {
+			snprintf(k->stop_reason, sizeof k->stop_reason,
+			         "its start record could not be made durable (%.100s)", s->audit_error);
+			finish(k);
+			continue;
+		}
+		struct tg_error err;
+		clock_gettime(CLOCK_MONOTONIC, &k->t0);
+		if (sandbox_spawn(k->tool, &k->child, &err) != 0) {
+			snprintf(k->setup_error, sizeof k->setup_error, "%.250s", err.msg);
+			k->setup_len = strlen(k->setup_error);
+			k->state = CALL_RUNNING;
+			k->exited = true;
+			finish(k);
+			continue;
+		}
+		k->state = CALL_RUNNING;
+		if (watch_child(k) != 0) {
+			log_error("call", "%s: cannot watch the child: %s", k->tool->name, strerror(errno));
+			kill_call(k, "the broker could not supervise it");
+		}
+	}
+}
+
+/* ---- supervision ---- */
+
+static void feed_stdin(struct call *k)
+{
+	while (k->stdin_off < k->stdin_len) {
+		ssize_t n = write(k->child.stdin_fd, k->stdin_buf + k->stdin_off, k->stdin_len - k->stdin_off);
+		if (n > 0) {
+			k->stdin_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		break; /* EPIPE: the tool does not read its arguments; fine */
+	}
+	unwatch_close(k->srv, &k->w_in, &k->child.stdin_fd);
+}
+
+/* Keep n more bytes of output, up to the capture's limit. */
+static void capture_keep(struct capture *cap, const char *buf, size_t n)
+{
+	size_t room = cap->limit - cap->len;
+	size_t keep = n < room ? n : room;
+	if (!keep)
+		return;
+	if (cap->len + keep > cap->cap) {
+		size_t want = cap->cap ? cap->cap * 2 : 16384;
+		if (want < cap->len + keep)
+			want = cap->len + keep;
+		if (want > cap->limit)
+			want = cap->limit;
+		char *nb = realloc(cap->buf, want);
+		if (!nb)
+			return; /* keep what we have; total still counts the rest */
+		cap->buf = nb;
+		cap->cap = want;
+	}
+	memcpy(cap->buf + cap->len, buf, keep);
+	cap->len += keep;
+}
+
+/* Read what is there; keep up to the limit, count and drop the rest.  At
+   most a few reads per event, so one chatty tool cannot starve the loop. */
+static void drain_pipe(struct call *k, struct capture *cap, struct watch *w, int *fd)
+{
+	char buf[65536];
+	for (int rounds = 0; rounds < 8; rounds++) {
+		ssize_t n = read(*fd, buf, sizeof buf);
+		if (n > 0) {
+			cap->total += (uint64_t)n;
+			capture_keep(cap, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		cap->eof = true;
+		unwatch_close(k->srv, w, fd);
+		return;
+	}
+}
+
+static void read_status(struct call *k)
+{
+	for (;;) {
+		char buf[256];
+		ssize_t n = read(k->child.status_fd, buf, sizeof buf);
+		if (n > 0) {
+			size_t room = sizeof k->setup_error - 1 - k->setup_len;
+			size_t keep = (size_t)n < room ? (size_t)n : room;
+			memcpy(k->setup_error + k->setup_len, buf, keep);
+			k->setup_len += keep;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		break;
+	}
+	k->status_eof = true;
+	unwatch_close(k->srv, &k->w_status, &k->child.status_fd);
+}
+
+static void on_exit_of_child(struct call *k)
+{
+	int ws;
+	if (sandbox_reap(&k->child, &ws) != 0)
+		return;
+	k->exited = true;
+	k->wstatus = ws;
+	unwatch_close(k->srv, &k->w_pid, &k->child.pidfd);
+	/* The pipes close when the pid namespace is gone; if something still
+	   holds one, stop waiting after a short drain. */
+	if (!(k->out.eof && k->err.eof && k->status_eof) && k->w_timer.fd >= 0)
+		arm_timer(k, DRAIN_AFTER_EXIT_MS);
+}
+
+static void on_timer(struct call *k)
+{
+	uint64_t ticks;
+	if (read(k->w_timer.fd, &ticks, sizeof ticks) < 0 && errno == EAGAIN)
+		return;
+	if (!k->exited) {
+		k->timed_out = true;
+		kill_call(k, "timed out");
+		return;
+	}
+	/* Drain deadline after exit: stop waiting for EOF. */
+	k->out.eof = k->err.eof = k->status_eof = true;
+	release_child(k);
+}
+
+void call_on_event(struct watch *w, uint32_t events)
+{
+	struct call *k = w->owner;
+	(void)events;
+	if (k->state != CALL_RUNNING || w->fd < 0)
+		return;
+	switch (w->kind) {
+	case WATCH_CALL_STDIN:
+		feed_stdin(k);
+		break;
+	case WATCH_CALL_STDOUT:
+		drain_pipe(k, &k->out, &k->w_out, &k->child.stdout_fd);
+		break;
+	case WATCH_CALL_STDERR:
+		drain_pipe(k, &k->err, &k->w_err, &k->child.stderr_fd);
+		break;
+	case WATCH_CALL_STATUS:
+		read_status(k);
+		break;
+	case WATCH_CALL_PIDFD:
+		on_exit_of_child(k);
+		break;
+	case WATCH_CALL_TIMER:
+		on_timer(k);
+		break;
+	default:
+		break;
+	}
+	maybe_finish(k);
+}
+
+/* ---- cancellation and teardown ---- */
+
+void call_cancel_by_id(struct conn *c, const json_t *request_id, const char *reason)
+{
+	for (struct call *k = c->calls; k; k = k->conn_next) {
+		if (!json_equal(k->id, request_id))
+			continue;
+		k->cancelled = true;
+		char why[160];
+		snprintf(why, sizeof why, "cancelled by the client (%.100s)", reason);
+		if (k->state == CALL_QUEUED)
+			snprintf(k->stop_reason, sizeof k->stop_reason, "%s", why);
+		else
+			kill_call(k, why);
+		return;
+	}
+}
+
+void call_abandon_all(struct conn *c)
+{
+	while (c->calls) {
+		struct call *k = c->calls;
+		k->cancelled = true;
+		if (k->state == CALL_QUEUED)
+			snprintf(k->stop_reason, sizeof k->stop_reason, "the client disconnected");
+		else
+			kill_call(k, "the client disconnected");
+		unlink_from_conn(k);
+	}
+}
+
+void call_kill_all(struct server *s, const char *reason)
+{
+	for (struct call *k = s->calls; k; k = k->all_next)
+		kill_call(k, reason);
+}
+
+void call_free_graveyard(struct server *s)
+{
+	while (s->grave_calls) {
+		struct call *k = s->grave_calls;
+		s->grave_calls = k->grave_next;
+		free_call(k);
+	}
+}

@@ -1,0 +1,337 @@
+/*
+ * sandbox.c: clone, confine and exec one tool (see sandbox.h).
+ *
+ * The steps in the child run in a fixed order, and the order matters: each
+ * step needs privileges that a later step takes away.  Namespaces come from
+ * clone3 itself; mounts and the hostname need root in those namespaces;
+ * rlimits come before the uid switch (RLIMIT_NPROC is judged at setuid);
+ * the capability drop needs CAP_SETPCAP, kept across the uid switch with
+ * PR_SET_KEEPCAPS; no_new_privs and the fd sweep come before seccomp, and
+ * seccomp comes last so that the filter need only allow what the tool itself
+ * does, plus the final execve.
+ *
+ * The parent never waits for the child: a setup failure is written as one
+ * line to a close-on-exec status pipe, which the event loop reads.
+ */
+#include "sandbox.h"
+#include "config.h"
+#include "seccomp_profile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Report a failed step on the status pipe and end the child. */
+static __attribute__((noreturn)) void child_fail(int status_fd, const char *step, int errnum)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof msg, "%s: %s", step, strerror(errnum));
+	if (n > 0) {
+		ssize_t w = write(status_fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+		(void)w;
+	}
+	_exit(127);
+}
+
+static void set_rlimit(int status_fd, int resource, rlim_t value, const char *what)
+{
+	struct rlimit rl = { value, value };
+	if (setrlimit(resource, &rl) != 0)
+		child_fail(status_fd, what, errno);
+}
+
+static void bring_up_loopback(int status_fd)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		child_fail(status_fd, "socket for loopback", errno);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+		child_fail(status_fd, "SIOCGIFFLAGS lo", errno);
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+		child_fail(status_fd, "SIOCSIFFLAGS lo", errno);
+	close(s);
+}
+
+/* Drop every capability from every set.  Runs after the uid switch with
+   KEEPCAPS set, so CAP_SETPCAP is still permitted for the bounding set. */
+static void drop_all_capabilities(int status_fd)
+{
+	cap_t caps = cap_get_proc();
+	if (!caps)
+		child_fail(status_fd, "cap_get_proc", errno);
+	cap_value_t setpcap = CAP_SETPCAP;
+	if (cap_set_flag(caps, CAP_EFFECTIVE, 1, &setpcap, CAP_SET) != 0 || cap_set_proc(caps) != 0)
+		child_fail(status_fd, "raising CAP_SETPCAP to drop the bounding set", errno);
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		if (CAP_IS_SUPPORTED(c) && cap_drop_bound(c) != 0)
+			child_fail(status_fd, "cap_drop_bound", errno);
+	}
+	if (cap_reset_ambient() != 0)
+		child_fail(status_fd, "cap_reset_ambient", errno);
+	if (cap_clear(caps) != 0 || cap_set_proc(caps) != 0)
+		child_fail(status_fd, "clearing effective, permitted and inheritable capabilities", errno);
+	cap_free(caps);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
+		child_fail(status_fd, "PR_SET_KEEPCAPS 0", errno);
+}
+
+static __attribute__((noreturn)) void child_main(const struct tool *t, char *const envp[],
+                                                 int in_fd, int out_fd, int err_fd, int status_fd)
+{
+	/* The broker blocks its signals for signalfd; a tool must start with
+	   default dispositions and an empty mask. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+
+	/* If the broker dies, the tool dies with it: nothing outlives its call. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		child_fail(status_fd, "PR_SET_PDEATHSIG", errno);
+
+	/* Its own session: no controlling terminal to inject input into. */
+	if (setsid() < 0)
+		child_fail(status_fd, "setsid", errno);
+
+	/* stdin/stdout/stderr become the broker's pipes. */
+	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		child_fail(status_fd, "dup2", errno);
+
+	/* 1. Namespaces: clone3 already put us in new mount, pid, ipc, uts and
+	   (unless network "host") network namespaces.  Make every mount private
+	   first so that nothing we mount propagates back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		child_fail(status_fd, "making mounts private", errno);
+	if (sethostname("toolgate", 8) != 0)
+		child_fail(status_fd, "sethostname", errno);
+	if (t->network == TOOL_NET_LOOPBACK)
+		bring_up_loopback(status_fd);
+
+	/* 2. A private scratch directory: a fresh tmpfs over /tmp owned by the
+	   tool's uid, gone with the mount namespace when the call ends. */
+	char opts[128];
+	snprintf(opts, sizeof opts, "size=%dm,nr_inodes=16384,mode=0700,uid=%u,gid=%u",
+	         SANDBOX_SCRATCH_MB, (unsigned)t->uid, (unsigned)t->gid);
+	if (mount("toolgate-scratch", SANDBOX_SCRATCH_PATH, "tmpfs",
+	          MS_NOSUID | MS_NODEV, opts) != 0)
+		child_fail(status_fd, "mounting the scratch tmpfs", errno);
+	if (chdir(SANDBOX_SCRATCH_PATH) != 0)
+		child_fail(status_fd, "chdir to scratch", errno);
+
+	/* 3. Resource limits, before the uid switch (see the file comment). */
+	const struct tool_limits *l = &t->limits;
+	set_rlimit(status_fd, RLIMIT_CPU, (rlim_t)l->cpu_seconds, "RLIMIT_CPU");
+	set_rlimit(status_fd, RLIMIT_AS, (rlim_t)l->memory_mb << 20, "RLIMIT_AS");
+	set_rlimit(status_fd, RLIMIT_NPROC, (rlim_t)l->processes, "RLIMIT_NPROC");
+	set_rlimit(status_fd, RLIMIT_NOFILE, (rlim_t)l->open_files, "RLIMIT_NOFILE");
+	set_rlimit(status_fd, RLIMIT_FSIZE, (rlim_t)l->file_size_mb << 20, "RLIMIT_FSIZE");
+	set_rlimit(status_fd, RLIMIT_CORE, 0, "RLIMIT_CORE");
+
+	/* 4. The tool's identity, supplementary groups cleared.  KEEPCAPS keeps
+	   the permitted set across setresuid just long enough for step 5. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+		child_fail(status_fd, "PR_SET_KEEPCAPS 1", errno);
+	if (setgroups(0, NULL) != 0)
+		child_fail(status_fd, "setgroups", errno);
+	if (setresgid(t->gid, t->gid, t->gid) != 0)
+		child_fail(status_fd, "setresgid", errno);
+	if (setresuid(t->uid, t->uid, t->uid) != 0)
+		child_fail(status_fd, "setresuid", errno);
+
+	/* 5. No capabilities at all: effective, permitted, inheritable, ambient
+	   and bounding. */
+	drop_all_capabilities(status_fd);
+
+	/* 6. no_new_privs: exec can never grant privileges (setuid bits, file
+	   capabilities), and it lets an unprivileged process load seccomp. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		child_fail(status_fd, "PR_SET_NO_NEW_PRIVS", errno);
+
+	/* 7. Every fd but 0, 1 and 2 is closed at exec.  CLOEXEC rather than
+	   close keeps the status pipe usable until the exec itself. */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+		child_fail(status_fd, "close_range", errno);
+
+	/* 8. The environment is exactly envp (the tool's env plus the scratch
+	   paths), built by the parent; nothing of the broker's leaks. */
+
+	/* 9. The seccomp filter, compiled when the configuration loaded. */
+	if (seccomp_program_install(t->profile) != 0)
+		child_fail(status_fd, "loading the seccomp filter", errno);
+
+	/* 10. Exec the argv directly: never through a shell. */
+	execve(t->argv[0], t->argv, envp);
+	child_fail(status_fd, "execve", errno);
+}
+
+/* The child's environment: the tool's env, then the scratch paths. */
+static char **build_env(const struct tool *t)
+{
+	size_t n = 0;
+	while (t->env && t->env[n])
+		n++;
+	char **envp = calloc(n + 3, sizeof *envp);
+	if (!envp)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		envp[i] = t->env[i];
+	envp[n] = (char *)"TMPDIR=" SANDBOX_SCRATCH_PATH;
+	envp[n + 1] = (char *)"HOME=" SANDBOX_SCRATCH_PATH;
+	return envp;
+}
+
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	p[0] = p[1] = -1;
+}
+
+int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error *err)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
+	char **envp = build_env(t);
+	int rc = -1;
+
+	c->pid = -1;
+	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = -1;
+	if (!envp)
+		return tg_err(err, "sandbox: out of memory");
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) ||
+	    pipe2(st, O_CLOEXEC)) {
+		tg_err_errno(err, "sandbox: pipe2");
+		goto out;
+	}
+
+	int pidfd = -1;
+	struct clone_args ca;
+	memset(&ca, 0, sizeof ca);
+	ca.flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	if (t->network != TOOL_NET_HOST)
+		ca.flags |= CLONE_NEWNET;
+	ca.pidfd = (__u64)(uintptr_t)&pidfd;
+	ca.exit_signal = SIGCHLD;
+
+	/* clone3 without a stack behaves like fork: the child continues here
+	   on a copy of our stack.  The broker is single-threaded, so that is safe. */
+	long pid = syscall(SYS_clone3, &ca, sizeof ca);
+	if (pid < 0) {
+		tg_err_errno(err, "sandbox: clone3 with new namespaces");
+		goto out;
+	}
+	if (pid == 0) {
+		close(in[1]);
+		close(out[0]);
+		close(errp[0]);
+		close(st[0]);
+		child_main(t, envp, in[0], out[1], errp[1], st[1]);
+	}
+
+	c->pid = (pid_t)pid;
+	c->pidfd = pidfd;
+	c->stdin_fd = in[1];
+	in[1] = -1;
+	c->stdout_fd = out[0];
+	out[0] = -1;
+	c->stderr_fd = errp[0];
+	errp[0] = -1;
+	c->status_fd = st[0];
+	st[0] = -1;
+	fcntl(c->stdin_fd, F_SETFL, O_NONBLOCK);
+	fcntl(c->stdout_fd, F_SETFL, O_NONBLOCK);
+	fcntl(c->stderr_fd, F_SETFL, O_NONBLOCK);
+	fcntl(c->status_fd, F_SETFL, O_NONBLOCK);
+	rc = 0;
+out:
+	close_pair(in);
+	close_pair(out);
+	close_pair(errp);
+	close_pair(st);
+	free(envp);
+	return rc;
+}
+
+int sandbox_kill(const struct sandbox_child *c)
+{
+	if (c->pidfd < 0)
+		return -1;
+	return (int)syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+}
+
+int sandbox_reap(const struct sandbox_child *c, int *wstatus)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+		return -1;
+	if (si.si_code == CLD_EXITED)
+		*wstatus = (si.si_status & 0xff) << 8;
+	else
+		*wstatus = si.si_status & 0x7f;
+	return 0;
+}
+
+void sandbox_close(struct sandbox_child *c)
+{
+	int *fds[] = { &c->pidfd, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd, &c->status_fd };
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+void sandbox_describe_status(int wstatus, char *buf, size_t n)
+{
+	if (WIFEXITED(wstatus)) {
+		snprintf(buf, n, "exited with status %d", WEXITSTATUS(wstatus));
+	} else if (WIFSIGNALED(wstatus)) {
+		int sig = WTERMSIG(wstatus);
+		const char *abbrev = sigabbrev_np(sig);
+		if (sig == SIGSYS)
+			snprintf(buf, n, "killed by signal %d (SIGSYS): a system call its seccomp profile forbids", sig);
+		else if (sig == SIGXCPU)
+			snprintf(buf, n, "killed by signal %d (SIGXCPU): its cpu_seconds limit ran out", sig);
+		else if (sig == SIGXFSZ)
+			snprintf(buf, n, "killed by signal %d (SIGXFSZ): it exceeded its file_size_mb limit", sig);
+		else
+			snprintf(buf, n, "killed by signal %d (SIG%s)", sig, abbrev ? abbrev : "?");
+	} else {
+		snprintf(buf, n, "ended with wait status 0x%x", (unsigned)wstatus);
+	}
+}
+
+int sandbox_exit_number(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 255;
+}

@@ -1,0 +1,609 @@
+/*
+ * server.c: the event loop, the listening socket, client connections and
+ * signals (see server.h for the loop's commit order and why).
+ */
+#include "server.h"
+#include "audit.h"
+#include "call.h"
+#include "config.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "mcp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_CHUNK (64 * 1024)
+#define OUT_MAX    (64u * 1024 * 1024)  /* a client that stops reading is dropped */
+
+void server_options_defaults(struct server_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->config_dir = "/etc/toolgate";
+	o->state_dir = "/var/lib/toolgate";
+	o->socket_path = "/run/toolgate/toolgate.sock";
+	o->socket_fd = -1;
+	o->socket_mode = 0666;
+	o->socket_gid = (gid_t)-1;
+	o->max_message = 1024 * 1024;
+	o->max_calls_per_conn = 16;
+	o->max_calls = 256;
+	o->max_conns = 1024;
+	o->page_size = 50;
+	o->grace_ms = 10000;
+}
+
+uint64_t server_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int server_watch(struct server *s, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev);
+}
+
+void server_unwatch(struct server *s, struct watch *w)
+{
+	if (w->fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+/* Remember the first audit failure: from then on no call starts. */
+static void note_audit_failure(struct server *s, const struct tg_error *err)
+{
+	if (s->audit_error[0])
+		return;
+	memcpy(s->audit_error, err->msg, sizeof s->audit_error);
+	log_error("audit", "the audit log cannot be written; no call will start: %s", err->msg);
+}
+
+int server_audit(struct server *s, json_t *fields, uint64_t *seq)
+{
+	struct tg_error err;
+	uint64_t dummy;
+	int rc = audit_append(s->audit, fields, seq ? seq : &dummy, &err);
+	json_decref(fields);
+	if (rc != 0) {
+		note_audit_failure(s, &err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- listening socket ---- */
+
+static int listen_on_path(struct server *s, struct tg_error *err)
+{
+	const char *path = s->opt.socket_path;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		return tg_err(err, "--socket %s: path longer than %zu bytes", path, sizeof sa.sun_path - 1);
+	strcpy(sa.sun_path, path);
+
+	/* Create the parent directory (e.g. /run/toolgate) if missing. */
+	char dir[sizeof sa.sun_path];
+	strcpy(dir, path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			return tg_err_errno(err, "--socket: creating %s", dir);
+	}
+
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return tg_err_errno(err, "socket");
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return tg_err(err, "--socket %s: exists and is not a socket", path);
+		}
+		/* A socket nobody answers on is a leftover of a dead broker. */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			close(probe);
+			close(fd);
+			return tg_err(err, "--socket %s: another broker is already listening there", path);
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path);
+	}
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (rc != 0) {
+		tg_err_errno(err, "--socket %s: bind", path);
+		close(fd);
+		return -1;
+	}
+	s->owns_socket_path = true;
+	if (s->opt.socket_gid != (gid_t)-1 && chown(path, (uid_t)-1, s->opt.socket_gid) != 0) {
+		tg_err_errno(err, "--socket-group: chown %s", path);
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, s->opt.socket_mode) != 0) {
+		tg_err_errno(err, "--socket-mode: chmod %s", path);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 512) != 0) {
+		tg_err_errno(err, "listen on %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1 -> fd 3. */
+static int inherited_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (!pid || !fds || (pid_t)strtol(pid, NULL, 10) != getpid() || strtol(fds, NULL, 10) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	int fd = 3;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+/* ---- connections ---- */
+
+static void conn_update_events(struct conn *c)
+{
+	uint32_t ev = (c->read_closed ? 0 : EPOLLIN) | (c->want_write ? EPOLLOUT : 0) | EPOLLRDHUP;
+	struct epoll_event e = { .events = ev, .data.ptr = &c->w };
+	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->w.fd, &e);
+}
+
+static void conn_close(struct conn *c, const char *why)
+{
+	if (c->dead)
+		return;
+	struct server *s = c->srv;
+	log_info("conn", "closed connection of uid %u pid %d: %s", (unsigned)c->uid, (int)c->pid, why);
+	c->dead = true;
+	call_abandon_all(c);
+	server_unwatch(s, &c->w);
+	close(c->w.fd);
+	c->w.fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	c->grave_next = s->grave_conns;
+	s->grave_conns = c;
+}
+
+void conn_send(struct conn *c, char *line, size_t len)
+{
+	if (!line)
+		return;
+	if (c->dead) {
+		free(line);
+		return;
+	}
+	if (c->out_len - c->out_off + len > OUT_MAX) {
+		free(line);
+		conn_close(c, "the client does not read its replies");
+		return;
+	}
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		char *n = realloc(c->out, cap);
+		if (!n) {
+			free(line);
+			conn_close(c, "out of memory for replies");
+			return;
+		}
+		c->out = n;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, line, len);
+	c->out_len += len;
+	free(line);
+}
+
+void conn_reply_result(struct conn *c, const json_t *id, json_t *result)
+{
+	size_t len;
+	char *line = jsonrpc_result_line(id, result, &len);
+	conn_send(c, line, len);
+}
+
+void conn_reply_error(struct conn *c, const json_t *id, int code, const char *message)
+{
+	size_t len;
+	char *line = jsonrpc_error_line(id, code, message, NULL, &len);
+	conn_send(c, line, len);
+}
+
+static void conn_flush(struct conn *c)
+{
+	while (!c->dead && c->out_off < c->out_len) {
+		ssize_t n = send(c->w.fd, c->out + c->out_off, c->out_len - c->out_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!c->want_write) {
+				c->want_write = true;
+				conn_update_events(c);
+			}
+			return;
+		}
+		conn_close(c, "write failed");
+		return;
+	}
+	if (c->dead)
+		return;
+	c->out_off = c->out_len = 0;
+	if (c->want_write) {
+		c->want_write = false;
+		conn_update_events(c);
+	}
+	/* A client that closed its write side is done once its calls are. */
+	if (c->read_closed && c->ncalls == 0)
+		conn_close(c, "client finished");
+}
+
+static void conn_process_input(struct conn *c)
+{
+	size_t max = c->srv->opt.max_message;
+	size_t start = 0;
+	while (!c->dead && start < c->in_len) {
+		char *nl = memchr(c->in + start, '\n', c->in_len - start);
+		if (!nl)
+			break;
+		size_t len = (size_t)(nl - (c->in + start));
+		if (c->discarding) {
+			c->discarding = false;
+		} else if (len > max) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "Invalid Request: message exceeds the %zu-byte limit", max);
+			conn_reply_error(c, NULL, JSONRPC_INVALID_REQUEST, msg);
+		} else {
+			size_t l = len;
+			if (l && c->in[start + l - 1] == '\r')
+				l--;
+			if (l)
+				mcp_handle_line(c, c->in + start, l);
+		}
+		start += len + 1;
+	}
+	if (c->dead)
+		return;
+	memmove(c->in, c->in + start, c->in_len - start);
+	c->in_len -= start;
+	/* An unfinished line past the limit: answer now, skip to its newline. */
+	if (c->in_len > max) {
+		if (!c->discarding) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "Invalid Request: message exceeds the %zu-byte limit", max);
+			conn_reply_error(c, NULL, JSONRPC_INVALID_REQUEST, msg);
+			c->discarding = true;
+		}
+		c->in_len = 0;
+	}
+}
+
+static void conn_on_event(struct conn *c, uint32_t events)
+{
+	if (events & (EPOLLERR)) {
+		conn_close(c, "socket error");
+		return;
+	}
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if (c->dead)
+		return;
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && !c->read_closed) {
+		if (c->in_cap - c->in_len < READ_CHUNK) {
+			size_t cap = c->in_len + READ_CHUNK;
+			char *n = realloc(c->in, cap);
+			if (!n) {
+				conn_close(c, "out of memory");
+				return;
+			}
+			c->in = n;
+			c->in_cap = cap;
+		}
+		ssize_t n = recv(c->w.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			conn_process_input(c);
+		} else if (n == 0) {
+			c->read_closed = true;
+			if (c->in_len && !c->discarding)
+				mcp_handle_line(c, c->in, c->in_len); /* a last line without newline */
+			c->in_len = 0;
+			if (!c->dead) {
+				conn_update_events(c);
+				if (c->ncalls == 0 && c->out_len == c->out_off)
+					conn_close(c, "client closed the connection");
+			}
+		} else if (errno != EAGAIN && errno != EINTR) {
+			conn_close(c, "read failed");
+		}
+	}
+	if (!c->dead && (events & EPOLLHUP) && c->read_closed)
+		conn_close(c, "client hung up");
+}
+
+static void accept_clients(struct server *s)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(s->listen_w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct ucred cr;
+		socklen_t sl = sizeof cr;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) != 0) {
+			close(fd);
+			continue;
+		}
+		if (s->nconns >= s->opt.max_conns) {
+			size_t len;
+			char msg[128];
+			snprintf(msg, sizeof msg, "too many connections (limit %u); try again later", s->opt.max_conns);
+			char *line = jsonrpc_error_line(NULL, JSONRPC_SERVER_BUSY, msg, NULL, &len);
+			if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				log_warn("conn", "refusing uid %u: %s", (unsigned)cr.uid, strerror(errno));
+			free(line);
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof *c);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->srv = s;
+		c->w = (struct watch){ WATCH_CONN, fd, c };
+		c->uid = cr.uid;
+		c->gid = cr.gid;
+		c->pid = cr.pid;
+		if (server_watch(s, &c->w, EPOLLIN | EPOLLRDHUP) != 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->nconns++;
+	}
+}
+
+/* ---- configuration and signals ---- */
+
+static json_t *config_record(const char *event, const struct config *cfg)
+{
+	return json_pack("{s:s, s:s, s:s, s:I}", "event", event, "config_dir", cfg->dir,
+	                 "config_digest", cfg->digest, "tools", (json_int_t)cfg->ntools);
+}
+
+static void reload(struct server *s)
+{
+	struct tg_error err;
+	struct config *n = config_load(s->opt.config_dir, &err);
+	if (!n) {
+		log_error("config", "reload failed, the previous configuration stays in force: %s", err.msg);
+		server_audit(s, json_pack("{s:s, s:s, s:s}", "event", "config_reload_failed",
+		                          "reason", err.msg, "config_dir", s->opt.config_dir), NULL);
+		return;
+	}
+	struct config *old = s->config;
+	s->config = n;
+	config_unref(old);
+	log_info("config", "reloaded %s: %zu tools, digest %.16s", n->dir, n->ntools, n->digest);
+	server_audit(s, config_record("config_load", n), NULL);
+}
+
+static void begin_drain(struct server *s)
+{
+	if (s->draining)
+		return;
+	s->draining = true;
+	s->drain_deadline_ms = server_now_ms() + s->opt.grace_ms;
+	log_info("broker", "draining: no new calls; %u in flight, grace %u ms", s->ncalls, s->opt.grace_ms);
+	if (s->listen_w.fd >= 0) {
+		server_unwatch(s, &s->listen_w);
+		close(s->listen_w.fd);
+		s->listen_w.fd = -1;
+	}
+}
+
+static void on_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->signal_w.fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP)
+			reload(s);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			begin_drain(s);
+	}
+}
+
+/* ---- init, loop, fini ---- */
+
+int server_init(struct server *s, const struct server_options *o, struct tg_error *err)
+{
+	memset(s, 0, sizeof *s);
+	s->opt = *o;
+	s->epfd = -1;
+	s->listen_w = (struct watch){ WATCH_LISTEN, -1, s };
+	s->signal_w = (struct watch){ WATCH_SIGNAL, -1, s };
+
+	s->config = config_load(o->config_dir, err);
+	if (!s->config)
+		return -1;
+	s->audit = audit_open(o->state_dir, err);
+	if (!s->audit)
+		return tg_err_prefix(err, "audit log in %s", o->state_dir);
+
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	s->signal_w.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->signal_w.fd < 0 || s->epfd < 0)
+		return tg_err_errno(err, "signalfd/epoll_create1");
+
+	int fd = o->socket_fd >= 0 ? o->socket_fd : inherited_socket();
+	if (fd < 0)
+		fd = listen_on_path(s, err);
+	if (fd < 0)
+		return -1;
+	s->listen_w.fd = fd;
+	if (server_watch(s, &s->listen_w, EPOLLIN) != 0 || server_watch(s, &s->signal_w, EPOLLIN) != 0)
+		return tg_err_errno(err, "epoll_ctl");
+
+	server_audit(s, json_pack("{s:s, s:s, s:s, s:i}", "event", "broker_start", "broker_id",
+	                          o->broker_id, "version", TOOLGATE_VERSION, "pid", (int)getpid()), NULL);
+	server_audit(s, config_record("config_load", s->config), NULL);
+	if (audit_sync(s->audit, err) != 0)
+		return tg_err_prefix(err, "audit log");
+	log_info("broker", "listening on %s as broker %s: %zu tools from %s", o->socket_path,
+	         o->broker_id, s->config->ntools, s->config->dir);
+	return 0;
+}
+
+/* The commit phase of one iteration (see server.h). */
+static void commit(struct server *s)
+{
+	if (audit_pending(s->audit)) {
+		struct tg_error err;
+		if (audit_sync(s->audit, &err) != 0)
+			note_audit_failure(s, &err);
+	}
+	call_spawn_queued(s);
+	for (struct conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
+			conn_flush(c);
+	}
+	call_free_graveyard(s);
+	while (s->grave_conns) {
+		struct conn *c = s->grave_conns;
+		s->grave_conns = c->grave_next;
+		free(c->in);
+		free(c->out);
+		free(c);
+	}
+}
+
+int server_run(struct server *s, struct tg_error *err)
+{
+	struct epoll_event ev[64];
+	(void)err;
+	while (!s->stop) {
+		int timeout = -1;
+		if (s->draining) {
+			uint64_t now = server_now_ms();
+			if (s->ncalls == 0) {
+				break;
+			}
+			if (now >= s->drain_deadline_ms) {
+				call_kill_all(s, "the broker is stopping and the grace period ran out");
+				s->drain_deadline_ms = now + 5000; /* reaping; then give up */
+			}
+			timeout = (int)(s->drain_deadline_ms > now ? s->drain_deadline_ms - now : 0) + 1;
+		}
+		int n = epoll_wait(s->epfd, ev, 64, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return tg_err_errno(err, "epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+			switch (w->kind) {
+			case WATCH_LISTEN:
+				if (w->fd >= 0)
+					accept_clients(s);
+				break;
+			case WATCH_SIGNAL:
+				on_signal(s);
+				break;
+			case WATCH_CONN: {
+				struct conn *c = w->owner;
+				if (!c->dead)
+					conn_on_event(c, ev[i].events);
+				break;
+			}
+			default:
+				call_on_event(w, ev[i].events);
+				break;
+			}
+		}
+		commit(s);
+	}
+	server_audit(s, json_pack("{s:s, s:s, s:I}", "event", "broker_stop", "reason",
+	                          "SIGTERM: drained", "calls", (json_int_t)s->calls_total), NULL);
+	commit(s);
+	log_info("broker", "stopped after %llu calls", (unsigned long long)s->calls_total);
+	return 0;
+}
+
+void server_fini(struct server *s)
+{
+	while (s->conns)
+		conn_close(s->conns, "broker stopping");
+	call_free_graveyard(s);
+	while (s->grave_conns) {
+		struct conn *c = s->grave_conns;
+		s->grave_conns = c->grave_next;
+		free(c->in);
+		free(c->out);
+		free(c);
+	}
+	if (s->listen_w.fd >= 0)
+		close(s->listen_w.fd);
+	if (s->owns_socket_path)
+		unlink(s->opt.socket_path);
+	if (s->signal_w.fd >= 0)
+		close(s->signal_w.fd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->audit)
+		audit_close(s->audit);
+	if (s->config)
+		config_unref(s->config);
+}

@@ -1,0 +1,296 @@
+/*
+ * toolgate: the command-line client and admin tool.  Each subcommand is a
+ * function; main() only dispatches.  Exit codes of `call` (contract): 0
+ * success, 1 the tool failed, 3 refused by the broker (policy or arguments),
+ * 2 usage, connection or protocol error.
+ */
+#include "cli_audit.h"
+#include "client.h"
+#include "config.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_SOCKET "/run/toolgate/toolgate.sock"
+
+static const char *socket_path = DEFAULT_SOCKET;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: toolgate [--socket PATH] list [--json]\n"
+"       toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
+"       toolgate [--socket PATH] status\n"
+"       toolgate check-config DIR\n"
+"       toolgate keygen --out PREFIX\n"
+"       toolgate audit verify LOG --key AUDIT.pub [--json]\n"
+"       toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]\n");
+}
+
+static int open_client(struct client *c, const char *token)
+{
+	struct tg_error err;
+	json_t *meta = token ? json_pack("{s:s}", "toolgate/delegation", token) : NULL;
+	if (client_open(c, socket_path, meta, &err) != 0) {
+		fprintf(stderr, "toolgate: %s\n", err.msg);
+		client_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	bool as_json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			as_json = true;
+		else {
+			fprintf(stderr, "toolgate list: unexpected argument \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	struct client c;
+	if (open_client(&c, NULL) != 0)
+		return 2;
+	json_t *all = json_array();
+	json_t *cursor = NULL;
+	int rc = 0;
+	for (;;) {
+		json_t *params = cursor ? json_pack("{s:O}", "cursor", cursor) : json_object();
+		json_t *res;
+		int code;
+		struct tg_error err;
+		if (client_request(&c, "tools/list", params, 30000, &res, &code, &err) != 0) {
+			fprintf(stderr, "toolgate list: %s\n", err.msg);
+			rc = 2;
+			break;
+		}
+		json_array_extend(all, json_object_get(res, "tools"));
+		json_decref(cursor);
+		cursor = json_incref(json_object_get(res, "nextCursor"));
+		json_decref(res);
+		if (!json_is_string(cursor))
+			break;
+	}
+	json_decref(cursor);
+	if (rc == 0) {
+		if (as_json) {
+			json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			putchar('\n');
+		} else if (json_array_size(all) == 0) {
+			printf("no tools: this caller may call none\n");
+		} else {
+			size_t i;
+			json_t *t;
+			printf("%-24s %-6s %s\n", "TOOL", "EFFECT", "DESCRIPTION");
+			json_array_foreach(all, i, t) {
+				json_t *ann = json_object_get(t, "annotations");
+				bool ro = json_is_true(json_object_get(ann, "readOnlyHint"));
+				const char *d = json_string_value(json_object_get(t, "description"));
+				const char *title = json_string_value(json_object_get(t, "title"));
+				printf("%-24s %-6s %s\n", json_string_value(json_object_get(t, "name")),
+				       ro ? "read" : "write", d && *d ? d : title ? title : "");
+			}
+		}
+	}
+	json_decref(all);
+	client_close(&c);
+	return rc;
+}
+
+static void print_text_content(FILE *f, json_t *res)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(json_object_get(res, "content"), i, item) {
+		const char *text = json_string_value(json_object_get(item, "text"));
+		if (text) {
+			fputs(text, f);
+			if (*text && text[strlen(text) - 1] != '\n')
+				fputc('\n', f);
+		}
+	}
+}
+
+static int cmd_call(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "token", required_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *token = NULL;
+	long timeout_ms = -1;
+	bool as_json = false;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': token = optarg; break;
+		case 'T': {
+			char *end;
+			double s = strtod(optarg, &end);
+			if (*end || s <= 0 || s > 86400) {
+				fprintf(stderr, "toolgate call: --timeout: \"%s\" is not a number of seconds\n", optarg);
+				return 2;
+			}
+			timeout_ms = (long)(s * 1000);
+			break;
+		}
+		case 'j': as_json = true; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc || argc - optind > 2) {
+		fprintf(stderr, "usage: toolgate call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n");
+		return 2;
+	}
+	const char *tool = argv[optind];
+	json_t *args;
+	if (optind + 1 < argc) {
+		json_error_t jerr;
+		args = json_loads(argv[optind + 1], JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(args)) {
+			fprintf(stderr, "toolgate call: ARGS_JSON must be a JSON object%s%s\n",
+			        args ? "" : ": ", args ? "" : jerr.text);
+			json_decref(args);
+			return 2;
+		}
+	} else {
+		args = json_object();
+	}
+	struct client c;
+	if (open_client(&c, token) != 0) {
+		json_decref(args);
+		return 2;
+	}
+	json_t *params = json_pack("{s:s, s:o}", "name", tool, "arguments", args);
+	if (token)
+		json_object_set_new(params, "_meta", json_pack("{s:s}", "toolgate/delegation", token));
+	json_t *res;
+	int code;
+	struct tg_error err;
+	int rc = client_request(&c, "tools/call", params, timeout_ms, &res, &code, &err);
+	client_close(&c);
+	if (rc == -2) {
+		fprintf(stderr, "toolgate call: no answer within %.1f s; the call was cancelled\n",
+		        (double)timeout_ms / 1000);
+		return 2;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "toolgate call: %s\n", err.msg);
+		return 2;
+	}
+	bool is_error = json_is_true(json_object_get(res, "isError"));
+	json_t *dec = json_object_get(json_object_get(res, "_meta"), "toolgate/decision");
+	const char *decision = json_string_value(json_object_get(dec, "decision"));
+	bool refused = is_error && decision && strcmp(decision, "permit") != 0;
+	if (as_json) {
+		json_dumpf(res, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else {
+		print_text_content(is_error ? stderr : stdout, res);
+	}
+	json_decref(res);
+	return refused ? 3 : is_error ? 1 : 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: toolgate status\n");
+		return 2;
+	}
+	struct client c;
+	if (open_client(&c, NULL) != 0)
+		return 2;
+	json_t *res;
+	int code;
+	struct tg_error err;
+	int rc = client_request(&c, "toolgate/status", json_object(), 30000, &res, &code, &err);
+	client_close(&c);
+	if (rc != 0) {
+		fprintf(stderr, "toolgate status: %s\n", err.msg);
+		return 2;
+	}
+	json_dumpf(res, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(res);
+	return 0;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: toolgate check-config DIR\n");
+		return 2;
+	}
+	struct tg_error err;
+	struct config *c = config_load(argv[1], &err);
+	if (!c) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	printf("%s: valid: %zu tools, %zu sandbox profiles\n", argv[1], c->ntools, c->nprofiles);
+	for (size_t i = 0; i < c->ntools; i++)
+		printf("  %-24s %s%s\n", c->tools[i]->name, c->tools[i]->file,
+		       c->tools[i]->enabled ? "" : " (disabled)");
+	config_unref(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+			socket_path = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
+			socket_path = argv[i] + 9;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("toolgate %s\n", TOOLGATE_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "toolgate: unknown option \"%s\"\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[i];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(sub_argc, sub_argv);
+	if (strcmp(cmd, "call") == 0)
+		return cmd_call(sub_argc, sub_argv);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(sub_argc, sub_argv);
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(sub_argc, sub_argv);
+	if (strcmp(cmd, "keygen") == 0)
+		return cli_keygen(sub_argc, sub_argv);
+	if (strcmp(cmd, "audit") == 0 && sub_argc >= 2) {
+		if (strcmp(sub_argv[1], "verify") == 0)
+			return cli_audit_verify(sub_argc - 1, sub_argv + 1);
+		if (strcmp(sub_argv[1], "show") == 0)
+			return cli_audit_show(sub_argc - 1, sub_argv + 1);
+	}
+	fprintf(stderr, "toolgate: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,200 @@
+/*
+ * toolgated: the broker daemon.  main() reads like the design: parse flags,
+ * load and check the configuration, open the audit log, listen, serve until
+ * SIGTERM has drained.
+ */
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: toolgated [--config-dir DIR] [--state-dir DIR] [--socket PATH] [--socket-mode MODE]\n"
+"                 [--socket-group GROUP] [--broker-id ID] [--foreground] [--check-config]\n"
+"                 [--max-message BYTES] [--max-calls N] [--max-calls-per-connection N]\n"
+"                 [--max-connections N] [--grace SECONDS]\n"
+"\n"
+"  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
+"  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
+"  --socket PATH        listening socket (default /run/toolgate/toolgate.sock)\n"
+"  --socket-mode MODE   octal permissions of the socket (default 0666)\n"
+"  --socket-group GROUP group owner of the socket\n"
+"  --broker-id ID       audience that delegation tokens must name (default: host name)\n"
+"  --foreground         stay in the foreground (default: detach once listening)\n"
+"  --check-config       validate the configuration, print a summary, exit 0 or 1\n"
+"  --max-message BYTES  largest JSON-RPC message accepted (default 1048576)\n"
+"  --max-calls N        tool calls in flight in total (default 256)\n"
+"  --max-calls-per-connection N  in flight per connection (default 16)\n"
+"  --max-connections N  open client connections (default 1024)\n"
+"  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n");
+}
+
+static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || v == 0 || v > max || s[0] == '-') {
+		fprintf(stderr, "toolgated: %s: \"%s\" is not a number between 1 and %llu\n", flag, s, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Detach once listening, so that "toolgated && client" never races. */
+static int detach(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		close(null);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE };
+	static const struct option opts[] = {
+		{ "config-dir", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "broker-id", required_argument, NULL, 'b' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "max-message", required_argument, NULL, O_MAXMSG },
+		{ "max-calls", required_argument, NULL, O_MAXCALLS },
+		{ "max-calls-per-connection", required_argument, NULL, O_MAXCONN_CALLS },
+		{ "max-connections", required_argument, NULL, O_MAXCONNS },
+		{ "grace", required_argument, NULL, O_GRACE },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server_options o;
+	server_options_defaults(&o);
+	bool foreground = false, check = false;
+	char host[256] = "localhost";
+	unsigned long long v;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o.config_dir = optarg; break;
+		case 's': o.state_dir = optarg; break;
+		case 'S': o.socket_path = optarg; break;
+		case 'b': o.broker_id = optarg; break;
+		case 'f': foreground = true; break;
+		case 'C': check = true; break;
+		case 'm': {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+			if (*end || end == optarg || m > 0777) {
+				fprintf(stderr, "toolgated: --socket-mode: \"%s\" is not an octal mode\n", optarg);
+				return 2;
+			}
+			o.socket_mode = (mode_t)m;
+			break;
+		}
+		case 'g': {
+			struct group *gr = getgrnam(optarg);
+			if (!gr) {
+				fprintf(stderr, "toolgated: --socket-group: no group \"%s\"\n", optarg);
+				return 2;
+			}
+			o.socket_gid = gr->gr_gid;
+			break;
+		}
+		case O_MAXMSG:
+			if (parse_uint("--max-message", optarg, 64ull << 20, &v)) return 2;
+			o.max_message = (size_t)v;
+			break;
+		case O_MAXCALLS:
+			if (parse_uint("--max-calls", optarg, 65536, &v)) return 2;
+			o.max_calls = (unsigned)v;
+			break;
+		case O_MAXCONN_CALLS:
+			if (parse_uint("--max-calls-per-connection", optarg, 65536, &v)) return 2;
+			o.max_calls_per_conn = (unsigned)v;
+			break;
+		case O_MAXCONNS:
+			if (parse_uint("--max-connections", optarg, 65536, &v)) return 2;
+			o.max_conns = (unsigned)v;
+			break;
+		case O_GRACE:
+			if (parse_uint("--grace", optarg, 86400, &v)) return 2;
+			o.grace_ms = (unsigned)v * 1000;
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("toolgated %s\n", TOOLGATE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "toolgated: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!o.broker_id) {
+		if (gethostname(host, sizeof host - 1) != 0)
+			strcpy(host, "localhost");
+		o.broker_id = host;
+	}
+
+	struct tg_error err;
+	if (check) {
+		struct config *c = config_load(o.config_dir, &err);
+		if (!c) {
+			fprintf(stderr, "toolgated: invalid configuration: %s\n", err.msg);
+			return 1;
+		}
+		printf("%s: configuration valid: %zu tools, %zu sandbox profiles, digest %s\n",
+		       c->dir, c->ntools, c->nprofiles, c->digest);
+		config_unref(c);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "toolgated: must run as root in this version (rootless mode with user "
+		        "namespaces is not implemented yet)\n");
+		return 1;
+	}
+	umask(077);
+	struct server s;
+	if (server_init(&s, &o, &err) != 0) {
+		fprintf(stderr, "toolgated: %s\n", err.msg);
+		server_fini(&s);
+		return 1;
+	}
+	if (!foreground && detach() != 0) {
+		fprintf(stderr, "toolgated: cannot detach: %s\n", strerror(errno));
+		server_fini(&s);
+		return 1;
+	}
+	int rc = server_run(&s, &err);
+	if (rc != 0)
+		log_error("broker", "%s", err.msg);
+	server_fini(&s);
+	return rc == 0 ? 0 : 1;
+}
