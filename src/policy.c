@@ -1,0 +1,1237 @@
+/*
+ * policy.c: the policy set (the *.json files of policies/) and the one
+ * question it answers: may this agent principal call this tool, for this
+ * user, with these arguments?  See policy.h for the contract.
+ *
+ * Loading reads every file once, checks every key (unknown keys and the
+ * features this version lacks are errors, never silently ignored) and builds
+ * an immutable struct policy_set.  The parsed documents stay alive inside the
+ * set, so names, ids and operands are borrowed from them rather than copied.
+ *
+ * Choices made here, where SPEC.md leaves room:
+ * - A missing policies directory, an empty one, or files without rules give
+ *   an empty set: every call is denied.  That fails closed, so it is not an
+ *   error.  Files whose names start with "." and entries that are not regular
+ *   files (after following symlinks) are skipped.
+ * - Files load in strcmp order of their names; rules may name principals that
+ *   a later file defines, so agent names are resolved after all files load.
+ * - `when` evaluates in three values.  A missing attribute or a type
+ *   mismatch (a string where the operand is a number, "!=" included) is
+ *   "undecidable": a permit then does not match and a forbid does, because
+ *   a forbid that an agent could dodge by leaving out or retyping an argument
+ *   would protect nothing.
+ * - Numbers compare exactly: integers as json_int_t, an integer against a
+ *   real without rounding either one, and 1 == 1.0.
+ *   For "in", the attribute mismatches when no list item has its type.
+ * - args.PATH walks nested objects only; an array on the way, or a key that
+ *   contains a dot, cannot be addressed.
+ * - Each file is at most 1 MiB and 32 levels deep; duplicate keys are errors.
+ * - Reasons are read by models and people, so they name the rules: the
+ *   forbids that matched, else the permits, else (rules = []) what kept each
+ *   permit for this agent and tool from matching.
+ *
+ * Deciding never scans every rule: rules whose tools are all plain names sit
+ * in a hash map from tool name to rule indices; only rules with a glob
+ * pattern (a rule that mixes both goes there whole) are in the list that
+ * every decision walks.
+ */
+#include "policy.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define POLICY_FILE_MAX  (1024 * 1024)
+#define POLICY_DEPTH_MAX 32
+#define POLICY_NAME_MAX  64
+#define POLICY_ID_MAX    4294967294LL   /* (uid_t)-1 means "no uid" */
+#define NAME_RULE "expected 1 to 64 of A-Z a-z 0-9 . _ -"
+
+enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_IN, OP_PREFIX };
+static const char *const op_names[] = { "==", "!=", "<", "<=", ">", ">=", "in", "prefix" };
+
+enum attr { ATTR_ARGS, ATTR_USER, ATTR_AGENT };
+enum tri { TRI_FALSE, TRI_TRUE, TRI_UNKNOWN };
+enum cls { CLS_NULL, CLS_BOOL, CLS_NUMBER, CLS_STRING, CLS_ARRAY, CLS_OBJECT };
+
+/* One operator on one attribute; a rule's `when` is the AND of these. */
+struct cond {
+	enum attr attr;
+	const char *attr_name;  /* as written ("args.amount_cents"), for reasons */
+	char *path;             /* ATTR_ARGS: the components, NUL-separated */
+	size_t npath;
+	enum op op;
+	const json_t *operand;  /* borrowed from the document */
+	char *text;             /* "args.amount_cents <= 5000", for reasons */
+};
+
+struct rule {
+	const char *id;
+	const char *file;       /* display name, for errors */
+	size_t index;           /* position in its file's rules array */
+	bool forbid;
+	bool any_agent;         /* agents holds "*" */
+	const char **agents;
+	size_t nagents;
+	const char **tools;
+	size_t ntools;
+	bool has_pattern;       /* some tool is a glob: the rule is in pattern_rules */
+	struct cond *conds;
+	size_t nconds;
+};
+
+struct principal {
+	const char *name;
+	const char *file;
+};
+
+struct policy_set {
+	json_t *docs;              /* every parsed file; owns the borrowed strings */
+	char **files;              /* display names */
+	size_t nfiles;
+	struct principal *principals;
+	size_t nprincipals;
+	json_t *principal_index;   /* name -> index into principals */
+	json_t *uid_index;         /* "1001" -> index into principals */
+	json_t *gid_index;
+	struct rule *rules;        /* in load order: file by file, rule by rule */
+	size_t nrules;
+	json_t *rule_index;        /* id -> index into rules */
+	json_t *exact_index;       /* tool name -> array of rule indices, ascending */
+	size_t *pattern_rules;     /* rule indices, ascending */
+	size_t npattern;
+};
+
+/* ---- small helpers ---- */
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > POLICY_NAME_MAX)
+		return false;
+	for (; *s; s++) {
+		char c = *s;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static enum cls cls_of(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return CLS_OBJECT;
+	case JSON_ARRAY: return CLS_ARRAY;
+	case JSON_STRING: return CLS_STRING;
+	case JSON_INTEGER: case JSON_REAL: return CLS_NUMBER;
+	case JSON_TRUE: case JSON_FALSE: return CLS_BOOL;
+	default: return CLS_NULL;
+	}
+}
+
+static const char *cls_name(enum cls c)
+{
+	static const char *const names[] = { "null", "a boolean", "a number", "a string",
+	                                     "an array", "an object" };
+	return names[c];
+}
+
+static bool is_ordering(enum op op)
+{
+	return op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE;
+}
+
+/* Room for element n of an array whose capacity is implied by n: the array
+   (possibly moved), or NULL when out of memory. */
+static void *grow(void *arr, size_t n, size_t size)
+{
+	/* Capacity is 4, then doubles: only n == 0 and n == 4, 8, 16... need more. */
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return arr;
+	return reallocarray(arr, n ? n * 2 : 4, size);
+}
+
+#define GROW(arr, n) ({ void *g_ = grow((arr), (n), sizeof *(arr)); if (g_) (arr) = g_; g_ != NULL; })
+
+/* Append to a fixed buffer; on overflow end it with "..." and ignore the rest. */
+struct sbuf {
+	char *p;
+	size_t cap;
+	size_t len;
+	bool full;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	if (b->full)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len) {
+		b->full = true;
+		b->len = b->cap - 1;
+		memcpy(b->p + b->cap - 4, "...", 4);
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+/* ---- number and value comparison ---- */
+
+/* Exact comparison of an integer with a real: -1, 0, 1, or 2 when unordered. */
+static int cmp_int_real(json_int_t i, double d)
+{
+	if (d != d)
+		return 2;
+	if (d >= 9223372036854775808.0)
+		return -1;
+	if (d < -9223372036854775808.0)
+		return 1;
+	/* |d| < 2^63: its integer part is exactly representable both ways. */
+	json_int_t t = (json_int_t)d;
+	if (i != t)
+		return i < t ? -1 : 1;
+	double frac = d - (double)t;
+	return frac > 0 ? -1 : frac < 0 ? 1 : 0;
+}
+
+static int cmp_num(const json_t *a, const json_t *b)
+{
+	if (json_is_integer(a) && json_is_integer(b)) {
+		json_int_t x = json_integer_value(a), y = json_integer_value(b);
+		return x < y ? -1 : x > y;
+	}
+	if (json_is_integer(a))
+		return cmp_int_real(json_integer_value(a), json_real_value(b));
+	if (json_is_integer(b)) {
+		int c = cmp_int_real(json_integer_value(b), json_real_value(a));
+		return c == 2 ? 2 : -c;
+	}
+	double x = json_real_value(a), y = json_real_value(b);
+	if (x != x || y != y)
+		return 2;
+	return x < y ? -1 : x > y;
+}
+
+static bool str_eq(const char *s, size_t n, const json_t *b)
+{
+	return json_string_length(b) == n && memcmp(json_string_value(b), s, n) == 0;
+}
+
+/* JSON equality in which 1 equals 1.0 (json_equal says they differ). */
+static bool values_equal(const json_t *a, const json_t *b)
+{
+	enum cls c = cls_of(a);
+	if (c != cls_of(b))
+		return false;
+	switch (c) {
+	case CLS_NUMBER:
+		return cmp_num(a, b) == 0;
+	case CLS_STRING:
+		return str_eq(json_string_value(a), json_string_length(a), b);
+	case CLS_BOOL:
+		return json_typeof(a) == json_typeof(b);
+	case CLS_NULL:
+		return true;
+	case CLS_ARRAY:
+		if (json_array_size(a) != json_array_size(b))
+			return false;
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if (!values_equal(json_array_get(a, i), json_array_get(b, i)))
+				return false;
+		return true;
+	case CLS_OBJECT: {
+		if (json_object_size(a) != json_object_size(b))
+			return false;
+		const char *k;
+		const json_t *v;
+		json_object_foreach((json_t *)a, k, v) {
+			const json_t *w = json_object_get(b, k);
+			if (!w || !values_equal(v, w))
+				return false;
+		}
+		return true;
+	}
+	}
+	return false;
+}
+
+/* ---- loading ---- */
+
+struct loader {
+	struct policy_set *ps;
+	const char *file;
+	struct tg_error *err;
+};
+
+static bool depth_ok(const json_t *v, int depth)
+{
+	if (depth > POLICY_DEPTH_MAX)
+		return false;
+	if (json_is_object(v)) {
+		const char *k;
+		const json_t *m;
+		json_object_foreach((json_t *)v, k, m)
+			if (!depth_ok(m, depth + 1))
+				return false;
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if (!depth_ok(json_array_get(v, i), depth + 1))
+				return false;
+	}
+	return true;
+}
+
+static int load_ids(struct loader *l, const char *pname, size_t pidx, const char *kind,
+                    const json_t *arr, json_t *index, size_t *count)
+{
+	const char *noun = kind[0] == 'u' ? "uid" : "gid";
+	if (!json_is_array(arr))
+		return tg_err(l->err, "%s: principals.%s.%s: must be an array of integers",
+		              l->file, pname, kind);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *v = json_array_get(arr, i);
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > POLICY_ID_MAX)
+			return tg_err(l->err, "%s: principals.%s.%s[%zu]: must be an integer from 0 to %lld",
+			              l->file, pname, kind, i, POLICY_ID_MAX);
+		char key[24];
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(v));
+		const json_t *owner = json_object_get(index, key);
+		if (owner) {
+			size_t o = (size_t)json_integer_value(owner);
+			if (o == pidx)
+				return tg_err(l->err, "%s: principals.%s.%s[%zu]: %s %s is listed twice",
+				              l->file, pname, kind, i, noun, key);
+			return tg_err(l->err, "%s: principals.%s.%s[%zu]: %s %s is already claimed by principal %s (%s)",
+			              l->file, pname, kind, i, noun, key,
+			              l->ps->principals[o].name, l->ps->principals[o].file);
+		}
+		if (json_object_set_new(index, key, json_integer((json_int_t)pidx)) != 0)
+			return tg_err(l->err, "%s: out of memory", l->file);
+		(*count)++;
+	}
+	return 0;
+}
+
+static int load_principal(struct loader *l, const char *name, const json_t *val)
+{
+	struct policy_set *ps = l->ps;
+	if (!valid_name(name))
+		return tg_err(l->err, "%s: principals.%s: invalid principal name (" NAME_RULE ")",
+		              l->file, name);
+	if (!json_is_object(val))
+		return tg_err(l->err, "%s: principals.%s: must be an object with uids and/or gids",
+		              l->file, name);
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)val, k, v)
+		if (strcmp(k, "uids") != 0 && strcmp(k, "gids") != 0)
+			return tg_err(l->err, "%s: principals.%s.%s: unknown key", l->file, name, k);
+	const json_t *prev = json_object_get(ps->principal_index, name);
+	if (prev)
+		return tg_err(l->err, "%s: principals.%s: already defined in %s", l->file, name,
+		              ps->principals[json_integer_value(prev)].file);
+
+	size_t idx = ps->nprincipals;
+	if (!GROW(ps->principals, idx) ||
+	    json_object_set_new(ps->principal_index, name, json_integer((json_int_t)idx)) != 0)
+		return tg_err(l->err, "%s: out of memory", l->file);
+	ps->principals[idx] = (struct principal){ .name = name, .file = l->file };
+	ps->nprincipals++;
+
+	size_t count = 0;
+	const json_t *uids = json_object_get(val, "uids"), *gids = json_object_get(val, "gids");
+	if (uids && load_ids(l, name, idx, "uids", uids, ps->uid_index, &count) != 0)
+		return -1;
+	if (gids && load_ids(l, name, idx, "gids", gids, ps->gid_index, &count) != 0)
+		return -1;
+	if (count == 0)
+		return tg_err(l->err, "%s: principals.%s: needs at least one uid or gid", l->file, name);
+	return 0;
+}
+
+static int parse_op(const char *s, enum op *op)
+{
+	for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
+		if (strcmp(s, op_names[i]) == 0) {
+			*op = (enum op)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Operand rules: checked once here so that evaluation has no error path. */
+static int check_operand(struct loader *l, size_t ri, const char *attr_name, enum attr attr,
+                         enum op op, const json_t *operand)
+{
+	const char *on = op_names[op];
+	bool str_attr = attr != ATTR_ARGS;
+	if (is_ordering(op)) {
+		if (str_attr)
+			return tg_err(l->err, "%s: rules[%zu].when.%s: \"%s\" compares numbers, and %s is a string",
+			              l->file, ri, attr_name, on, attr_name);
+		if (!json_is_number(operand))
+			return tg_err(l->err, "%s: rules[%zu].when.%s: \"%s\" needs a number, not %s",
+			              l->file, ri, attr_name, on, cls_name(cls_of(operand)));
+	} else if (op == OP_IN) {
+		if (!json_is_array(operand) || json_array_size(operand) == 0)
+			return tg_err(l->err, "%s: rules[%zu].when.%s: \"in\" needs a non-empty array, not %s",
+			              l->file, ri, attr_name,
+			              json_is_array(operand) ? "an empty one" : cls_name(cls_of(operand)));
+		if (str_attr)
+			for (size_t i = 0; i < json_array_size(operand); i++)
+				if (!json_is_string(json_array_get(operand, i)))
+					return tg_err(l->err, "%s: rules[%zu].when.%s: \"in\" item %zu is %s, but %s is a string",
+					              l->file, ri, attr_name, i,
+					              cls_name(cls_of(json_array_get(operand, i))), attr_name);
+	} else if (op == OP_PREFIX) {
+		if (!json_is_string(operand))
+			return tg_err(l->err, "%s: rules[%zu].when.%s: \"prefix\" needs a string, not %s",
+			              l->file, ri, attr_name, cls_name(cls_of(operand)));
+	} else if (str_attr && !json_is_string(operand)) {
+		return tg_err(l->err, "%s: rules[%zu].when.%s: \"%s\" needs a string, since %s is a string, not %s",
+		              l->file, ri, attr_name, on, attr_name, cls_name(cls_of(operand)));
+	}
+	return 0;
+}
+
+static int add_cond(struct loader *l, struct rule *r, const char *attr_name, enum attr attr,
+                    enum op op, const json_t *operand)
+{
+	if (!GROW(r->conds, r->nconds))
+		return tg_err(l->err, "%s: out of memory", l->file);
+	struct cond *c = &r->conds[r->nconds];
+	*c = (struct cond){ .attr = attr, .attr_name = attr_name, .op = op, .operand = operand };
+	r->nconds++;
+
+	if (attr == ATTR_ARGS) {
+		c->path = strdup(attr_name + strlen("args."));
+		if (!c->path)
+			return tg_err(l->err, "%s: out of memory", l->file);
+		c->npath = 1;
+		for (char *p = c->path; *p; p++)
+			if (*p == '.') {
+				*p = '\0';
+				c->npath++;
+			}
+	}
+
+	/* Reasons quote the condition; a long operand is cut so the reason stays short. */
+	char *dump = json_dumps(operand, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (!dump)
+		return tg_err(l->err, "%s: out of memory", l->file);
+	if (strlen(dump) > 60)
+		memcpy(dump + 57, "...", 4);
+	int n = asprintf(&c->text, "%s %s %s", attr_name, op_names[op], dump);
+	free(dump);
+	if (n < 0) {
+		c->text = NULL;
+		return tg_err(l->err, "%s: out of memory", l->file);
+	}
+	return 0;
+}
+
+static bool valid_args_path(const char *attr_name)
+{
+	if (strncmp(attr_name, "args.", 5) != 0)
+		return false;
+	const char *p = attr_name + 5;
+	if (*p == '\0' || *p == '.')
+		return false;
+	for (; *p; p++)
+		if (*p == '.' && (p[1] == '.' || p[1] == '\0'))
+			return false;
+	return true;
+}
+
+static int load_when(struct loader *l, struct rule *r, size_t ri, const json_t *when)
+{
+	if (!json_is_object(when))
+		return tg_err(l->err, "%s: rules[%zu].when: must be an object of attribute to conditions",
+		              l->file, ri);
+	const char *an;
+	const json_t *ops;
+	json_object_foreach((json_t *)when, an, ops) {
+		enum attr attr;
+		if (strcmp(an, "user") == 0)
+			attr = ATTR_USER;
+		else if (strcmp(an, "agent") == 0)
+			attr = ATTR_AGENT;
+		else if (valid_args_path(an))
+			attr = ATTR_ARGS;
+		else if (strncmp(an, "args", 4) == 0 && (an[4] == '\0' || an[4] == '.'))
+			return tg_err(l->err, "%s: rules[%zu].when.%s: invalid argument path (expected args.NAME or args.NAME.NAME...)",
+			              l->file, ri, an);
+		else
+			return tg_err(l->err, "%s: rules[%zu].when.%s: unknown attribute (expected args.PATH, user or agent)",
+			              l->file, ri, an);
+		if (!json_is_object(ops))
+			return tg_err(l->err, "%s: rules[%zu].when.%s: must be an object of operator to operand, e.g. {\"<=\": 5000}",
+			              l->file, ri, an);
+		if (json_object_size(ops) == 0)
+			return tg_err(l->err, "%s: rules[%zu].when.%s: needs at least one operator", l->file, ri, an);
+		const char *on;
+		const json_t *operand;
+		json_object_foreach((json_t *)ops, on, operand) {
+			enum op op;
+			if (parse_op(on, &op) != 0)
+				return tg_err(l->err, "%s: rules[%zu].when.%s: unknown operator \"%s\" (expected ==, !=, <, <=, >, >=, in or prefix)",
+				              l->file, ri, an, on);
+			if (check_operand(l, ri, an, attr, op, operand) != 0 ||
+			    add_cond(l, r, an, attr, op, operand) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* A non-empty array of non-empty strings, borrowed into *out. */
+static int load_strings(struct loader *l, size_t ri, const char *field, const json_t *arr,
+                        const char *what, const char ***out, size_t *n)
+{
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return tg_err(l->err, "%s: rules[%zu].%s: must be a non-empty array of %s",
+		              l->file, ri, field, what);
+	*n = json_array_size(arr);
+	*out = calloc(*n, sizeof **out);
+	if (!*out)
+		return tg_err(l->err, "%s: out of memory", l->file);
+	for (size_t i = 0; i < *n; i++) {
+		const json_t *v = json_array_get(arr, i);
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return tg_err(l->err, "%s: rules[%zu].%s[%zu]: must be a non-empty string",
+			              l->file, ri, field, i);
+		(*out)[i] = json_string_value(v);
+	}
+	return 0;
+}
+
+static const char *const rule_keys[] = { "id", "effect", "agents", "tools", "when",
+                                         "description", "delegation", "approvers" };
+
+static int load_rule(struct loader *l, size_t ri, const json_t *val)
+{
+	struct policy_set *ps = l->ps;
+	if (!json_is_object(val))
+		return tg_err(l->err, "%s: rules[%zu]: must be an object", l->file, ri);
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)val, k, v) {
+		size_t i = 0;
+		while (i < sizeof rule_keys / sizeof rule_keys[0] && strcmp(k, rule_keys[i]) != 0)
+			i++;
+		if (i == sizeof rule_keys / sizeof rule_keys[0])
+			return tg_err(l->err, "%s: rules[%zu].%s: unknown key", l->file, ri, k);
+	}
+
+	/* The rule joins the set before it is fully checked so that policy_free
+	   releases whatever it already owns when a later check fails. */
+	if (!GROW(ps->rules, ps->nrules))
+		return tg_err(l->err, "%s: out of memory", l->file);
+	struct rule *r = &ps->rules[ps->nrules++];
+	*r = (struct rule){ .file = l->file, .index = ri };
+
+	const json_t *id = json_object_get(val, "id");
+	if (!id)
+		return tg_err(l->err, "%s: rules[%zu]: missing \"id\"", l->file, ri);
+	if (!json_is_string(id))
+		return tg_err(l->err, "%s: rules[%zu].id: must be a string", l->file, ri);
+	r->id = json_string_value(id);
+	if (!valid_name(r->id))
+		return tg_err(l->err, "%s: rules[%zu].id: invalid rule id \"%s\" (" NAME_RULE ")",
+		              l->file, ri, r->id);
+	const json_t *prev = json_object_get(ps->rule_index, r->id);
+	if (prev) {
+		const struct rule *o = &ps->rules[json_integer_value(prev)];
+		return tg_err(l->err, "%s: rules[%zu].id: duplicate rule id \"%s\" (also rules[%zu] of %s)",
+		              l->file, ri, r->id, o->index, o->file);
+	}
+	if (json_object_set_new(ps->rule_index, r->id, json_integer((json_int_t)(ps->nrules - 1))) != 0)
+		return tg_err(l->err, "%s: out of memory", l->file);
+
+	const json_t *eff = json_object_get(val, "effect");
+	if (!eff)
+		return tg_err(l->err, "%s: rules[%zu]: missing \"effect\" (permit or forbid)", l->file, ri);
+	if (!json_is_string(eff))
+		return tg_err(l->err, "%s: rules[%zu].effect: must be \"permit\" or \"forbid\"", l->file, ri);
+	if (strcmp(json_string_value(eff), "forbid") == 0)
+		r->forbid = true;
+	else if (strcmp(json_string_value(eff), "approve") == 0)
+		return tg_err(l->err, "%s: rules[%zu].effect: \"approve\" needs approvals, which this version does not support yet",
+		              l->file, ri);
+	else if (strcmp(json_string_value(eff), "permit") != 0)
+		return tg_err(l->err, "%s: rules[%zu].effect: unknown effect \"%s\" (expected permit or forbid)",
+		              l->file, ri, json_string_value(eff));
+
+	if (json_object_get(val, "delegation"))
+		return tg_err(l->err, "%s: rules[%zu].delegation: delegation is not supported by this version yet",
+		              l->file, ri);
+	if (json_object_get(val, "approvers"))
+		return tg_err(l->err, "%s: rules[%zu].approvers: approvals are not supported by this version yet",
+		              l->file, ri);
+
+	const json_t *agents = json_object_get(val, "agents");
+	if (!agents)
+		return tg_err(l->err, "%s: rules[%zu]: missing \"agents\"", l->file, ri);
+	if (load_strings(l, ri, "agents", agents, "principal names or \"*\"", &r->agents, &r->nagents) != 0)
+		return -1;
+	const json_t *tools = json_object_get(val, "tools");
+	if (!tools)
+		return tg_err(l->err, "%s: rules[%zu]: missing \"tools\"", l->file, ri);
+	if (load_strings(l, ri, "tools", tools, "tool names or patterns", &r->tools, &r->ntools) != 0)
+		return -1;
+
+	const json_t *when = json_object_get(val, "when");
+	if (when && load_when(l, r, ri, when) != 0)
+		return -1;
+	const json_t *desc = json_object_get(val, "description");
+	if (desc && !json_is_string(desc))
+		return tg_err(l->err, "%s: rules[%zu].description: must be a string", l->file, ri);
+	return 0;
+}
+
+static int load_doc(struct loader *l, const json_t *doc)
+{
+	if (!json_is_object(doc))
+		return tg_err(l->err, "%s: must be a JSON object (with principals, rules)", l->file);
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)doc, k, v)
+		if (strcmp(k, "principals") != 0 && strcmp(k, "rules") != 0 && strcmp(k, "rate_limits") != 0)
+			return tg_err(l->err, "%s: %s: unknown key", l->file, k);
+
+	const json_t *principals = json_object_get(doc, "principals");
+	if (principals) {
+		if (!json_is_object(principals))
+			return tg_err(l->err, "%s: principals: must be an object of name to {\"uids\", \"gids\"}",
+			              l->file);
+		json_object_foreach((json_t *)principals, k, v)
+			if (load_principal(l, k, v) != 0)
+				return -1;
+	}
+	const json_t *rules = json_object_get(doc, "rules");
+	if (rules) {
+		if (!json_is_array(rules))
+			return tg_err(l->err, "%s: rules: must be an array", l->file);
+		for (size_t i = 0; i < json_array_size(rules); i++)
+			if (load_rule(l, i, json_array_get(rules, i)) != 0)
+				return -1;
+	}
+	const json_t *rl = json_object_get(doc, "rate_limits");
+	if (rl) {
+		if (!json_is_array(rl))
+			return tg_err(l->err, "%s: rate_limits: must be an array", l->file);
+		if (json_array_size(rl) != 0)
+			return tg_err(l->err, "%s: rate_limits: rate limits are not supported by this version yet",
+			              l->file);
+	}
+	return 0;
+}
+
+/* Read and parse one file; *doc stays NULL for entries that are skipped. */
+static int read_doc(int dfd, const char *name, const char *shown, json_t **doc,
+                    struct tg_error *err)
+{
+	*doc = NULL;
+	/* O_NONBLOCK: a FIFO named x.json must not hang the load. */
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return tg_err_errno(err, "%s: cannot open", shown);
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		tg_err_errno(err, "%s: cannot stat", shown);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	char *buf = malloc(POLICY_FILE_MAX + 1);
+	if (!buf) {
+		close(fd);
+		return tg_err(err, "%s: out of memory", shown);
+	}
+	size_t len = 0;
+	while (len <= POLICY_FILE_MAX) {
+		ssize_t n = read(fd, buf + len, POLICY_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tg_err_errno(err, "%s: cannot read", shown);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > POLICY_FILE_MAX) {
+		tg_err(err, "%s: larger than the 1 MiB limit", shown);
+		goto fail;
+	}
+	json_error_t jerr;
+	*doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*doc) {
+		tg_err(err, "%s: line %d column %d: %s", shown, jerr.line, jerr.column, jerr.text);
+		goto fail;
+	}
+	if (!depth_ok(*doc, 1)) {
+		json_decref(*doc);
+		*doc = NULL;
+		tg_err(err, "%s: nested deeper than %d levels", shown, POLICY_DEPTH_MAX);
+		goto fail;
+	}
+	free(buf);
+	close(fd);
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+static bool is_pattern(const char *s)
+{
+	return strpbrk(s, "*?[\\") != NULL;
+}
+
+/* After every file: resolve agent names and build the tool index. */
+static int finish(struct policy_set *ps, struct tg_error *err)
+{
+	for (size_t i = 0; i < ps->nrules; i++) {
+		struct rule *r = &ps->rules[i];
+		for (size_t j = 0; j < r->nagents; j++) {
+			if (strcmp(r->agents[j], "*") == 0)
+				r->any_agent = true;
+			else if (!json_object_get(ps->principal_index, r->agents[j]))
+				return tg_err(err, "%s: rules[%zu].agents[%zu]: unknown principal \"%s\"",
+				              r->file, r->index, j, r->agents[j]);
+		}
+		for (size_t j = 0; j < r->ntools; j++)
+			if (is_pattern(r->tools[j]))
+				r->has_pattern = true;
+		if (r->has_pattern) {
+			if (!GROW(ps->pattern_rules, ps->npattern))
+				return tg_err(err, "out of memory while indexing policies");
+			ps->pattern_rules[ps->npattern++] = i;
+			continue;
+		}
+		for (size_t j = 0; j < r->ntools; j++) {
+			json_t *bucket = json_object_get(ps->exact_index, r->tools[j]);
+			if (!bucket) {
+				bucket = json_array();
+				if (!bucket || json_object_set_new(ps->exact_index, r->tools[j], bucket) != 0)
+					return tg_err(err, "out of memory while indexing policies");
+			}
+			size_t nb = json_array_size(bucket);
+			/* A rule that lists one tool twice is indexed once. */
+			if (nb && (size_t)json_integer_value(json_array_get(bucket, nb - 1)) == i)
+				continue;
+			if (json_array_append_new(bucket, json_integer((json_int_t)i)) != 0)
+				return tg_err(err, "out of memory while indexing policies");
+		}
+	}
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool wanted_file(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
+}
+
+/* The *.json names in dir, sorted; *names is NULL and *n 0 when dir is missing. */
+static int list_dir(const char *dir, const char *shown, int *dfd, char ***names, size_t *n,
+                    struct tg_error *err)
+{
+	*dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return tg_err_errno(err, "%s: cannot open directory", shown);
+	}
+	int lfd = dup(*dfd);
+	DIR *d = lfd < 0 ? NULL : fdopendir(lfd);
+	if (!d) {
+		tg_err_errno(err, "%s: cannot read directory", shown);
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	struct dirent *de;
+	int rc = 0;
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!wanted_file(de->d_name))
+			continue;
+		char *copy = strdup(de->d_name);
+		if (!copy || !GROW(*names, *n)) {
+			free(copy);
+			rc = tg_err(err, "%s: out of memory", shown);
+			break;
+		}
+		(*names)[(*n)++] = copy;
+		errno = 0;
+	}
+	if (rc == 0 && errno != 0)
+		rc = tg_err_errno(err, "%s: cannot read directory", shown);
+	closedir(d);
+	if (rc == 0 && *n)
+		qsort(*names, *n, sizeof **names, cmp_names);
+	return rc;
+}
+
+struct policy_set *policy_load_dir(const char *dir, const char *display_prefix,
+                                   struct tg_error *err)
+{
+	const char *shown_dir = display_prefix && *display_prefix ? display_prefix : dir;
+	struct policy_set *ps = calloc(1, sizeof *ps);
+	if (!ps) {
+		tg_err(err, "%s: out of memory", shown_dir);
+		return NULL;
+	}
+	ps->docs = json_array();
+	ps->principal_index = json_object();
+	ps->uid_index = json_object();
+	ps->gid_index = json_object();
+	ps->rule_index = json_object();
+	ps->exact_index = json_object();
+	if (!ps->docs || !ps->principal_index || !ps->uid_index || !ps->gid_index ||
+	    !ps->rule_index || !ps->exact_index) {
+		tg_err(err, "%s: out of memory", shown_dir);
+		policy_free(ps);
+		return NULL;
+	}
+
+	int dfd = -1;
+	char **names = NULL;
+	size_t nnames = 0;
+	int rc = list_dir(dir, shown_dir, &dfd, &names, &nnames, err);
+	for (size_t i = 0; rc == 0 && i < nnames; i++) {
+		char *shown;
+		if (asprintf(&shown, "%s/%s", shown_dir, names[i]) < 0) {
+			rc = tg_err(err, "%s: out of memory", shown_dir);
+			break;
+		}
+		if (!GROW(ps->files, ps->nfiles)) {
+			free(shown);
+			rc = tg_err(err, "%s: out of memory", shown_dir);
+			break;
+		}
+		ps->files[ps->nfiles++] = shown;
+		json_t *doc;
+		rc = read_doc(dfd, names[i], shown, &doc, err);
+		if (rc != 0 || !doc)
+			continue;
+		if (json_array_append_new(ps->docs, doc) != 0) {
+			rc = tg_err(err, "%s: out of memory", shown);
+			break;
+		}
+		struct loader l = { .ps = ps, .file = shown, .err = err };
+		rc = load_doc(&l, doc);
+	}
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc == 0)
+		rc = finish(ps, err);
+	if (rc != 0) {
+		policy_free(ps);
+		return NULL;
+	}
+	return ps;
+}
+
+void policy_free(struct policy_set *ps)
+{
+	if (!ps)
+		return;
+	for (size_t i = 0; i < ps->nrules; i++) {
+		struct rule *r = &ps->rules[i];
+		for (size_t j = 0; j < r->nconds; j++) {
+			free(r->conds[j].path);
+			free(r->conds[j].text);
+		}
+		free(r->conds);
+		free(r->agents);
+		free(r->tools);
+	}
+	free(ps->rules);
+	free(ps->pattern_rules);
+	free(ps->principals);
+	for (size_t i = 0; i < ps->nfiles; i++)
+		free(ps->files[i]);
+	free(ps->files);
+	json_decref(ps->principal_index);
+	json_decref(ps->uid_index);
+	json_decref(ps->gid_index);
+	json_decref(ps->rule_index);
+	json_decref(ps->exact_index);
+	json_decref(ps->docs);
+	free(ps);
+}
+
+/* ---- queries ---- */
+
+bool policy_tool_pattern_match(const char *pattern, const char *tool)
+{
+	return fnmatch(pattern, tool, 0) == 0;
+}
+
+const char *policy_principal_for_peer(const struct policy_set *ps, uid_t uid, gid_t gid)
+{
+	if (!ps)
+		return NULL;
+	char key[24];
+	snprintf(key, sizeof key, "%llu", (unsigned long long)uid);
+	const json_t *idx = json_object_get(ps->uid_index, key);
+	if (!idx) {
+		snprintf(key, sizeof key, "%llu", (unsigned long long)gid);
+		idx = json_object_get(ps->gid_index, key);
+	}
+	return idx ? ps->principals[json_integer_value(idx)].name : NULL;
+}
+
+bool policy_has_principal(const struct policy_set *ps, const char *name)
+{
+	return ps && name && json_object_get(ps->principal_index, name) != NULL;
+}
+
+static bool rule_names_agent(const struct rule *r, const char *principal)
+{
+	if (r->any_agent)
+		return true;
+	for (size_t i = 0; i < r->nagents; i++)
+		if (strcmp(r->agents[i], principal) == 0)
+			return true;
+	return false;
+}
+
+static bool rule_names_tool(const struct rule *r, const char *tool)
+{
+	for (size_t i = 0; i < r->ntools; i++)
+		if (policy_tool_pattern_match(r->tools[i], tool))
+			return true;
+	return false;
+}
+
+/*
+ * The rules that name this principal and tool, in load order: a merge of the
+ * tool's exact-name bucket with the pattern rules, so that the lists in
+ * decisions do not depend on how a rule spelled its tools.
+ */
+struct candidates {
+	const struct policy_set *ps;
+	const char *principal;
+	const char *tool;
+	const json_t *bucket;
+	size_t nb, bi, pi;
+};
+
+static void cand_init(struct candidates *it, const struct policy_set *ps, const char *principal,
+                      const char *tool)
+{
+	*it = (struct candidates){ .ps = ps, .principal = principal, .tool = tool };
+	it->bucket = json_object_get(ps->exact_index, tool);
+	it->nb = it->bucket ? json_array_size(it->bucket) : 0;
+}
+
+static const struct rule *cand_next(struct candidates *it)
+{
+	const struct policy_set *ps = it->ps;
+	while (it->bi < it->nb || it->pi < ps->npattern) {
+		size_t b = it->bi < it->nb ? (size_t)json_integer_value(json_array_get(it->bucket, it->bi))
+		                           : SIZE_MAX;
+		size_t p = it->pi < ps->npattern ? ps->pattern_rules[it->pi] : SIZE_MAX;
+		const struct rule *r;
+		if (b < p) {
+			it->bi++;
+			r = &ps->rules[b];
+		} else {
+			it->pi++;
+			r = &ps->rules[p];
+			if (!rule_names_agent(r, it->principal) || !rule_names_tool(r, it->tool))
+				continue;
+			return r;
+		}
+		if (rule_names_agent(r, it->principal))
+			return r;
+	}
+	return NULL;
+}
+
+bool policy_tool_visible(const struct policy_set *ps, const char *principal, const char *tool)
+{
+	if (!ps || !principal || !tool)
+		return false;
+	struct candidates it;
+	cand_init(&it, ps, principal, tool);
+	bool permitted = false;
+	const struct rule *r;
+	while ((r = cand_next(&it)) != NULL) {
+		if (r->forbid && r->nconds == 0)
+			return false;
+		if (!r->forbid)
+			permitted = true;
+	}
+	return permitted;
+}
+
+/* The value an attribute has in this call. */
+struct attr_val {
+	bool present;
+	enum cls cls;
+	const json_t *json;   /* NULL for user and agent */
+	const char *str;      /* when cls is CLS_STRING */
+	size_t len;
+};
+
+/* What decided a `when`: the first false condition, else the first undecidable one. */
+struct outcome {
+	const struct cond *cond;
+	struct attr_val val;
+};
+
+static struct attr_val lookup(const struct cond *c, const char *principal, const char *user,
+                              const json_t *args)
+{
+	struct attr_val v = { 0 };
+	if (c->attr != ATTR_ARGS) {
+		const char *s = c->attr == ATTR_USER ? user : principal;
+		if (s)
+			v = (struct attr_val){ .present = true, .cls = CLS_STRING, .str = s, .len = strlen(s) };
+		return v;
+	}
+	const json_t *cur = args;
+	const char *comp = c->path;
+	for (size_t i = 0; i < c->npath; i++) {
+		if (!json_is_object(cur))
+			return v;
+		cur = json_object_get(cur, comp);
+		comp += strlen(comp) + 1;
+	}
+	if (!cur)
+		return v;
+	v.present = true;
+	v.json = cur;
+	v.cls = cls_of(cur);
+	if (v.cls == CLS_STRING) {
+		v.str = json_string_value(cur);
+		v.len = json_string_length(cur);
+	}
+	return v;
+}
+
+static bool val_equals(const struct attr_val *v, const json_t *b)
+{
+	if (v->json)
+		return values_equal(v->json, b);
+	return json_is_string(b) && str_eq(v->str, v->len, b);
+}
+
+static enum tri eval_cond(const struct cond *c, const struct attr_val *v)
+{
+	if (!v->present)
+		return TRI_UNKNOWN;
+	const json_t *x = c->operand;
+	switch (c->op) {
+	case OP_EQ:
+	case OP_NE:
+		if (v->cls != cls_of(x))
+			return TRI_UNKNOWN;
+		return val_equals(v, x) == (c->op == OP_EQ) ? TRI_TRUE : TRI_FALSE;
+	case OP_LT:
+	case OP_LE:
+	case OP_GT:
+	case OP_GE: {
+		if (v->cls != CLS_NUMBER)
+			return TRI_UNKNOWN;
+		int k = cmp_num(v->json, x);
+		if (k == 2)
+			return TRI_UNKNOWN;
+		bool ok = c->op == OP_LT ? k < 0 : c->op == OP_LE ? k <= 0 : c->op == OP_GT ? k > 0 : k >= 0;
+		return ok ? TRI_TRUE : TRI_FALSE;
+	}
+	case OP_IN: {
+		bool comparable = false;
+		for (size_t i = 0; i < json_array_size(x); i++) {
+			const json_t *item = json_array_get(x, i);
+			if (cls_of(item) != v->cls)
+				continue;
+			comparable = true;
+			if (val_equals(v, item))
+				return TRI_TRUE;
+		}
+		return comparable ? TRI_FALSE : TRI_UNKNOWN;
+	}
+	case OP_PREFIX: {
+		if (v->cls != CLS_STRING)
+			return TRI_UNKNOWN;
+		size_t n = json_string_length(x);
+		return v->len >= n && memcmp(v->str, json_string_value(x), n) == 0 ? TRI_TRUE : TRI_FALSE;
+	}
+	}
+	return TRI_UNKNOWN;
+}
+
+/* Kleene AND of the rule's conditions: false wins, then undecidable. */
+static enum tri eval_when(const struct rule *r, const char *principal, const char *user,
+                          const json_t *args, struct outcome *oc)
+{
+	enum tri result = TRI_TRUE;
+	for (size_t i = 0; i < r->nconds; i++) {
+		const struct cond *c = &r->conds[i];
+		struct attr_val v = lookup(c, principal, user, args);
+		enum tri t = eval_cond(c, &v);
+		if (t == TRI_FALSE) {
+			*oc = (struct outcome){ .cond = c, .val = v };
+			return TRI_FALSE;
+		}
+		if (t == TRI_UNKNOWN && result == TRI_TRUE) {
+			*oc = (struct outcome){ .cond = c, .val = v };
+			result = TRI_UNKNOWN;
+		}
+	}
+	return result;
+}
+
+/* Why a condition did not simply hold, e.g. "args.amount_cents <= 5000 does not hold". */
+static void explain(struct sbuf *b, const struct outcome *oc, enum tri t)
+{
+	const struct cond *c = oc->cond;
+	if (t == TRI_FALSE) {
+		sb_add(b, "%s does not hold", c->text);
+		return;
+	}
+	if (!oc->val.present) {
+		sb_add(b, "%s is missing", c->attr_name);
+		return;
+	}
+	const char *actual = cls_name(oc->val.cls);
+	if (c->op == OP_IN)
+		sb_add(b, "%s is %s, unlike every item of its \"in\" list", c->attr_name, actual);
+	else if (is_ordering(c->op) && oc->val.cls == CLS_NUMBER)
+		sb_add(b, "%s is not a comparable number", c->attr_name);
+	else if (is_ordering(c->op))
+		sb_add(b, "%s is %s, not a number", c->attr_name, actual);
+	else if (c->op == OP_PREFIX)
+		sb_add(b, "%s is %s, not a string", c->attr_name, actual);
+	else
+		sb_add(b, "%s is %s, not %s", c->attr_name, actual, cls_name(cls_of(c->operand)));
+}
+
+static void add_id_list(struct sbuf *b, const json_t *ids)
+{
+	for (size_t i = 0; i < json_array_size(ids); i++)
+		sb_add(b, "%s%s", i ? ", " : "", json_string_value(json_array_get(ids, i)));
+}
+
+void policy_decide(const struct policy_set *ps, const char *principal, const char *user,
+                   const char *tool, const json_t *args, struct policy_decision *out)
+{
+	struct sbuf reason = { .p = out->reason, .cap = sizeof out->reason };
+	out->effect = POLICY_DENY;
+	out->reason[0] = '\0';
+	out->rules = json_array();
+	json_t *permits = json_array();
+	if (!out->rules || !permits) {
+		sb_add(&reason, "out of memory while deciding");
+		json_decref(permits);
+		return;
+	}
+	if (!ps || !principal) {
+		sb_add(&reason, "caller maps to no principal");
+		json_decref(permits);
+		return;
+	}
+	if (!tool)
+		tool = "";
+
+	json_t *forbids = out->rules;
+	const struct rule *undecided_forbid = NULL;
+	struct outcome forbid_oc = { 0 };
+	char failed_buf[sizeof out->reason];
+	struct sbuf failed = { .p = failed_buf, .cap = sizeof failed_buf };
+	failed_buf[0] = '\0';
+	bool oom = false;
+
+	struct candidates it;
+	cand_init(&it, ps, principal, tool);
+	const struct rule *r;
+	while ((r = cand_next(&it)) != NULL) {
+		struct outcome oc = { 0 };
+		enum tri t = eval_when(r, principal, user, args, &oc);
+		if (r->forbid && t != TRI_FALSE) {
+			oom |= json_array_append_new(forbids, json_string(r->id)) != 0;
+			if (t == TRI_UNKNOWN && !undecided_forbid) {
+				undecided_forbid = r;
+				forbid_oc = oc;
+			}
+		} else if (!r->forbid && t == TRI_TRUE) {
+			oom |= json_array_append_new(permits, json_string(r->id)) != 0;
+		} else if (!r->forbid) {
+			sb_add(&failed, "%srule %s: ", failed.len ? "; " : "", r->id);
+			explain(&failed, &oc, t);
+		}
+	}
+
+	if (oom) {
+		/* A lost forbid id could turn into a permit: fail closed. */
+		json_array_clear(out->rules);
+		sb_add(&reason, "out of memory while deciding");
+	} else if (json_array_size(forbids)) {
+		out->effect = POLICY_FORBID;
+		sb_add(&reason, "forbidden by rule%s ", json_array_size(forbids) > 1 ? "s" : "");
+		add_id_list(&reason, forbids);
+		if (undecided_forbid) {
+			sb_add(&reason, " (");
+			if (json_array_size(forbids) > 1)
+				sb_add(&reason, "rule %s: ", undecided_forbid->id);
+			explain(&reason, &forbid_oc, TRI_UNKNOWN);
+			sb_add(&reason, ", which a forbid rule treats as a match)");
+		}
+	} else if (json_array_size(permits)) {
+		out->effect = POLICY_PERMIT;
+		json_decref(out->rules);
+		out->rules = permits;
+		permits = NULL;
+		sb_add(&reason, "permitted by rule%s ", json_array_size(out->rules) > 1 ? "s" : "");
+		add_id_list(&reason, out->rules);
+	} else if (failed.len) {
+		sb_add(&reason, "no rule permits %s to call %s with these arguments (%s)",
+		       principal, tool, failed_buf);
+	} else {
+		sb_add(&reason, "no rule permits %s to call %s", principal, tool);
+	}
+	json_decref(permits);
+}
+
+void policy_decision_clear(struct policy_decision *d)
+{
+	if (!d)
+		return;
+	json_decref(d->rules);
+	d->rules = NULL;
+	d->effect = POLICY_DENY;
+	d->reason[0] = '\0';
+}

@@ -1,0 +1,1369 @@
+/*
+ * schema.c: compiles and applies the JSON Schema subset of tools.d schemas.
+ *
+ * The configuration loader hands each input_schema/output_schema document to
+ * schema_compile once; the request path then calls schema_validate on the
+ * untrusted arguments before any policy decision, so the error text written
+ * here is what the model reads back.  Compilation is strict: every keyword
+ * anywhere in the tree must be one we implement (see schema.h), with a value
+ * of the right type, because a keyword we silently ignored would be a
+ * constraint the platform team believes in and we do not enforce.
+ *
+ * Patterns.  JSON Schema patterns are ECMA-262 regular expressions; we run
+ * them with POSIX regcomp/regexec (REG_EXTENDED) under the C.UTF-8 locale, so
+ * "." and bracket expressions match code points, not bytes.  Before regcomp a
+ * pattern is rewritten from ECMA syntax to ERE, and anything we cannot map
+ * exactly is a load error, never a pattern that quietly means something else:
+ *   - \d \w \s and \D \W \S become bracket expressions with the ECMA sets
+ *     (\s includes the Unicode spaces ECMA lists); inside [...] the positive
+ *     ones are spliced in, the negated ones are rejected;
+ *   - an escaped punctuation character is that character (ERE's GNU escapes
+ *     such as \< \` never get through); other escapes (\b \n \x41 \u00e9 \1
+ *     ...) are rejected;
+ *   - "." excludes the ECMA line terminators \n \r U+2028 U+2029;
+ *   - (?:...) becomes (...); lookaround and named groups are rejected;
+ *   - lazy quantifiers (*? +? ?? {m,n}?) become greedy: we only ask whether a
+ *     match exists, and that answer is the same;
+ *   - a "{" that does not start an ECMA quantifier is a literal;
+ *   - inside [...], "]" "[" "^" "-" given literally or escaped become POSIX
+ *     collating symbols ([.-.]), so their position no longer matters, and a
+ *     range must join two characters (non-ASCII range ends are rejected:
+ *     glibc's C.UTF-8 cannot compile them).
+ * Patterns are unanchored searches, as in JSON Schema.
+ *
+ * Numbers.  Integers are compared as json_int_t and reals as doubles; an
+ * integer against a real is compared exactly (no rounding of big integers).
+ * For enum and const, 1 and 1.0 are equal, as JSON Schema says.
+ *
+ * Messages.  Validation errors start with the instance path from "arguments"
+ * (".name" for members, "[i]" for elements).  Every piece of the instance we
+ * echo is cut to 64 bytes on a code point boundary with control characters
+ * escaped, and the final message is trimmed to whole UTF-8 sequences, since
+ * it travels inside JSON.
+ */
+#include "schema.h"
+
+#include <locale.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_MAX_DEPTH   32    /* nested schemas, the root counting as 1 */
+#define SCHEMA_PATTERN_MAX 1024  /* bytes of one pattern's source */
+#define ECHO_MAX           64    /* bytes of an instance string we echo */
+#define ENUM_ECHO_MAX      200   /* bytes of an enum's rendering in a message */
+
+enum {
+	T_OBJECT  = 1 << 0,
+	T_ARRAY   = 1 << 1,
+	T_STRING  = 1 << 2,
+	T_NUMBER  = 1 << 3,
+	T_INTEGER = 1 << 4,
+	T_BOOLEAN = 1 << 5,
+	T_NULL    = 1 << 6,
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} type_names[] = {
+	{"object", T_OBJECT}, {"array", T_ARRAY}, {"string", T_STRING},
+	{"number", T_NUMBER}, {"integer", T_INTEGER}, {"boolean", T_BOOLEAN},
+	{"null", T_NULL},
+};
+
+struct node;
+
+struct prop {
+	char *name;
+	struct node *schema;
+};
+
+/*
+ * One compiled schema object.  Absent keywords are 0/NULL or -1 for the
+ * counts; json_t members hold their own reference, so the node outlives any
+ * change the caller makes to the document.
+ */
+struct node {
+	unsigned types;              /* T_* bits; 0 = any type */
+	struct prop *props;          /* "properties", in document order */
+	size_t nprops;
+	struct prop **props_sorted;  /* the same, by name, for bsearch */
+	char **required;
+	size_t nrequired;
+	bool additional_forbidden;   /* "additionalProperties": false */
+	struct node *additional;     /* "additionalProperties": {schema} */
+	json_t *enum_values;
+	json_t *const_value;
+	json_t *minimum, *maximum, *exclusive_minimum, *exclusive_maximum;
+	json_int_t min_length, max_length, min_items, max_items;
+	char *pattern;               /* the source, for messages */
+	regex_t re;
+	struct node *items;
+};
+
+struct schema {
+	json_t *doc;
+	struct node *root;
+	locale_t utf8;  /* patterns compile and run under C.UTF-8; 0 if none */
+};
+
+/* ---- UTF-8 and message text ------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Cut a NUL-terminated string back to its last complete UTF-8 sequence. */
+static void utf8_trim_tail(char *s)
+{
+	size_t len = strlen(s);
+	size_t start = len;
+
+	for (int back = 0; back < 4 && start > 0; back++) {
+		start--;
+		if (((unsigned char)s[start] & 0xc0) != 0x80)
+			break;
+	}
+	if (start < len && utf8_seq((const unsigned char *)s + start, len - start) != len - start &&
+	    (unsigned char)s[start] >= 0x80)
+		s[start] = '\0';
+}
+
+/* Code points in a string; a stray invalid byte counts as one. */
+static size_t utf8_count(const char *s, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; count++) {
+		size_t l = utf8_seq((const unsigned char *)s + i, n - i);
+		i += l ? l : 1;
+	}
+	return count;
+}
+
+/*
+ * Write at most ECHO_MAX bytes of untrusted text s into out as valid UTF-8:
+ * control characters (and, when quoted, '"' and '\') escaped JSON-style,
+ * invalid bytes as U+FFFD, a cut marked with "...".  out needs
+ * ECHO_MAX * 6 + 8 bytes.
+ */
+#define ECHO_BUF (ECHO_MAX * 6 + 8)
+static void echo_text(char *out, const char *s, size_t n, bool quoted)
+{
+	size_t o = 0, i = 0;
+
+	if (quoted)
+		out[o++] = '"';
+	while (i < n) {
+		const unsigned char c = (unsigned char)s[i];
+		size_t l = utf8_seq((const unsigned char *)s + i, n - i);
+
+		if (i + (l ? l : 1) > ECHO_MAX)
+			break;
+		if (l == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			static const char esc[] = "btnvfr";
+			if (c >= '\b' && c <= '\r' && c != '\v')
+				o += (size_t)sprintf(out + o, "\\%c", esc[c - '\b']);
+			else
+				o += (size_t)sprintf(out + o, "\\u%04x", c);
+			i++;
+		} else if (quoted && (c == '"' || c == '\\')) {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+			i++;
+		} else {
+			memcpy(out + o, s + i, l);
+			o += l;
+			i += l;
+		}
+	}
+	if (quoted)
+		out[o++] = '"';
+	if (i < n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* Shortest "%g" rendering that reads back as the same double. */
+static void format_real(char *out, size_t size, double d)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(out, size, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+}
+
+/* A short rendering of any instance value for messages. */
+#define VALUE_BUF ECHO_BUF
+static void describe_value(char *out, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		echo_text(out, json_string_value(v), json_string_length(v), true);
+		break;
+	case JSON_INTEGER:
+		snprintf(out, VALUE_BUF, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		format_real(out, VALUE_BUF, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		strcpy(out, "true");
+		break;
+	case JSON_FALSE:
+		strcpy(out, "false");
+		break;
+	case JSON_NULL:
+		strcpy(out, "null");
+		break;
+	case JSON_OBJECT:
+		strcpy(out, "an object");
+		break;
+	case JSON_ARRAY:
+		strcpy(out, "an array");
+		break;
+	}
+}
+
+/* The JSON Schema type name of an instance value ("number" for a real). */
+static const char *instance_type(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:  return "object";
+	case JSON_ARRAY:   return "array";
+	case JSON_STRING:  return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL:    return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:   return "boolean";
+	case JSON_NULL:    return "null";
+	}
+	return "unknown";
+}
+
+/* tg_err, then trim a cut multibyte sequence so the message stays UTF-8. */
+static int fail(struct tg_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int fail(struct tg_error *err, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+		utf8_trim_tail(err->msg);
+	}
+	return -1;
+}
+
+/*
+ * A location or instance path ("arguments.tags[2]"), grown and shrunk as
+ * the walk descends.  Anything past the buffer would be cut from the
+ * message anyway, so an overlong path is simply truncated.
+ */
+struct path {
+	char buf[TG_ERROR_MAX];
+	size_t len;
+};
+
+static void path_init(struct path *p, const char *start)
+{
+	snprintf(p->buf, sizeof p->buf, "%s", start);
+	utf8_trim_tail(p->buf);
+	p->len = strlen(p->buf);
+}
+
+static size_t path_append(struct path *p, const char *text)
+{
+	size_t old = p->len;
+
+	snprintf(p->buf + p->len, sizeof p->buf - p->len, "%s", text);
+	utf8_trim_tail(p->buf + p->len);
+	p->len += strlen(p->buf + p->len);
+	return old;
+}
+
+/* Append ".name" (name echoed safely); returns the length to restore. */
+static size_t path_push_name(struct path *p, const char *name)
+{
+	char seg[ECHO_BUF + 1];
+
+	seg[0] = '.';
+	echo_text(seg + 1, name, strlen(name), false);
+	return path_append(p, seg);
+}
+
+static size_t path_push_index(struct path *p, size_t i)
+{
+	char seg[32];
+
+	snprintf(seg, sizeof seg, "[%zu]", i);
+	return path_append(p, seg);
+}
+
+static void path_pop(struct path *p, size_t old)
+{
+	p->len = old;
+	p->buf[old] = '\0';
+}
+
+/* ---- numbers and equality --------------------------------------------- */
+
+/* Exact three-way comparison of an integer with a finite double. */
+static int cmp_int_real(json_int_t i, double d)
+{
+	if (d >= 0x1p63)
+		return -1;
+	if (d < -0x1p63)
+		return 1;
+	/* d is now within json_int_t's range, so the cast truncates exactly. */
+	json_int_t t = (json_int_t)d;
+	if (i != t)
+		return i < t ? -1 : 1;
+	double frac = d - (double)t;  /* exact: t is d without its fraction */
+	return frac > 0 ? -1 : frac < 0 ? 1 : 0;
+}
+
+/* Three-way comparison of two JSON numbers (integer or real). */
+static int cmp_numbers(const json_t *a, const json_t *b)
+{
+	if (json_is_integer(a) && json_is_integer(b)) {
+		json_int_t x = json_integer_value(a), y = json_integer_value(b);
+		return x < y ? -1 : x > y;
+	}
+	if (json_is_integer(a))
+		return cmp_int_real(json_integer_value(a), json_real_value(b));
+	if (json_is_integer(b))
+		return -cmp_int_real(json_integer_value(b), json_real_value(a));
+	double x = json_real_value(a), y = json_real_value(b);
+	return x < y ? -1 : x > y;
+}
+
+static bool real_is_integral(double d)
+{
+	/* Beyond +-2^63 every double is a whole number. */
+	if (d >= 0x1p63 || d < -0x1p63)
+		return true;
+	return (double)(json_int_t)d == d;
+}
+
+/* JSON Schema equality: json_equal, except that 1 and 1.0 are equal. */
+static bool values_equal(const json_t *a, const json_t *b)
+{
+	if (json_is_number(a) && json_is_number(b))
+		return cmp_numbers(a, b) == 0;
+	if (json_typeof(a) != json_typeof(b))
+		return false;
+	if (json_is_array(a)) {
+		size_t n = json_array_size(a);
+		if (n != json_array_size(b))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!values_equal(json_array_get(a, i), json_array_get(b, i)))
+				return false;
+		return true;
+	}
+	if (json_is_object(a)) {
+		const char *key;
+		json_t *va;
+		if (json_object_size(a) != json_object_size(b))
+			return false;
+		json_object_foreach((json_t *)a, key, va) {
+			const json_t *vb = json_object_get(b, key);
+			if (!vb || !values_equal(va, vb))
+				return false;
+		}
+		return true;
+	}
+	return json_equal((json_t *)a, (json_t *)b);
+}
+
+/* ---- nodes -------------------------------------------------------------- */
+
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->nprops; i++) {
+		free(n->props[i].name);
+		node_free(n->props[i].schema);
+	}
+	free(n->props);
+	free(n->props_sorted);
+	for (size_t i = 0; i < n->nrequired; i++)
+		free(n->required[i]);
+	free(n->required);
+	node_free(n->additional);
+	json_decref(n->enum_values);
+	json_decref(n->const_value);
+	json_decref(n->minimum);
+	json_decref(n->maximum);
+	json_decref(n->exclusive_minimum);
+	json_decref(n->exclusive_maximum);
+	if (n->pattern) {
+		regfree(&n->re);
+		free(n->pattern);
+	}
+	node_free(n->items);
+	free(n);
+}
+
+static int prop_cmp(const void *a, const void *b)
+{
+	const struct prop *pa = *(const struct prop *const *)a;
+	const struct prop *pb = *(const struct prop *const *)b;
+	return strcmp(pa->name, pb->name);
+}
+
+static int prop_key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct prop *const *)elem)->name);
+}
+
+static const struct prop *node_find_prop(const struct node *n, const char *name)
+{
+	struct prop **hit;
+
+	if (!n->nprops)
+		return NULL;
+	hit = bsearch(name, n->props_sorted, n->nprops, sizeof *n->props_sorted, prop_key_cmp);
+	return hit ? *hit : NULL;
+}
+
+/* ---- pattern translation (ECMA-262 -> POSIX ERE, see the top comment) --- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+/* The members of ECMA's \s, \d, \w as bracket-expression contents. */
+#define ECMA_SPACE "\t\n\v\f\r \xc2\xa0\xe1\x9a\x80" \
+	"\xe2\x80\x80\xe2\x80\x81\xe2\x80\x82\xe2\x80\x83\xe2\x80\x84\xe2\x80\x85" \
+	"\xe2\x80\x86\xe2\x80\x87\xe2\x80\x88\xe2\x80\x89\xe2\x80\x8a" \
+	"\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\x9f\xe3\x80\x80\xef\xbb\xbf"
+#define ECMA_DIGIT "0-9"
+#define ECMA_WORD  "A-Za-z0-9_"
+/* ECMA's "." : anything but its line terminators \n \r U+2028 U+2029. */
+#define ECMA_DOT   "[^\n\r\xe2\x80\xa8\xe2\x80\xa9]"
+
+static const char *class_members(char e)
+{
+	switch (e) {
+	case 'd': case 'D': return ECMA_DIGIT;
+	case 'w': case 'W': return ECMA_WORD;
+	case 's': case 'S': return ECMA_SPACE;
+	}
+	return NULL;
+}
+
+static bool is_ascii_alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* One element inside [...]: a literal character (1-4 bytes) or a class. */
+struct bracket_atom {
+	const char *cls;  /* members of \d \w \s, or NULL for a literal */
+	char ch[5];
+};
+
+static int read_bracket_atom(const char *src, size_t len, size_t *i, struct bracket_atom *a,
+                             char *why, size_t whysz)
+{
+	size_t l;
+
+	a->cls = NULL;
+	if (src[*i] == '\\') {
+		if (*i + 1 >= len)
+			return snprintf(why, whysz, "it ends with a backslash"), -1;
+		unsigned char e = (unsigned char)src[*i + 1];
+		if (e == 'd' || e == 'w' || e == 's') {
+			a->cls = class_members((char)e);
+			*i += 2;
+			return 0;
+		}
+		if (e == 'D' || e == 'W' || e == 'S')
+			return snprintf(why, whysz, "\\%c inside [...] is not supported", e), -1;
+		if (is_ascii_alnum(e))
+			return snprintf(why, whysz, "unsupported escape \\%c inside [...]", e), -1;
+		(*i)++;  /* an escaped punctuation or other character is itself */
+	}
+	l = utf8_seq((const unsigned char *)src + *i, len - *i);
+	if (l == 0)
+		return snprintf(why, whysz, "it is not valid UTF-8"), -1;
+	memcpy(a->ch, src + *i, l);
+	a->ch[l] = '\0';
+	*i += l;
+	return 0;
+}
+
+/* Emit a literal so that POSIX reads it as that character wherever it stands. */
+static void emit_bracket_char(struct sbuf *out, const char *ch)
+{
+	if (ch[1] == '\0' && strchr("[]^-", ch[0])) {
+		char sym[6] = {'[', '.', ch[0], '.', ']', '\0'};
+		sb_puts(out, sym);
+	} else {
+		sb_puts(out, ch);
+	}
+}
+
+/* Translate the bracket expression whose "[" is at src[*i]. */
+static int translate_bracket(const char *src, size_t len, size_t *i, struct sbuf *out,
+                             char *why, size_t whysz)
+{
+	bool negate = false, empty = true;
+
+	(*i)++;
+	if (*i < len && src[*i] == '^') {
+		negate = true;
+		(*i)++;
+	}
+	sb_puts(out, negate ? "[^" : "[");
+	for (;;) {
+		struct bracket_atom lo, hi;
+
+		if (*i >= len)
+			return snprintf(why, whysz, "a [ is not closed"), -1;
+		if (src[*i] == ']') {
+			(*i)++;
+			break;
+		}
+		if (read_bracket_atom(src, len, i, &lo, why, whysz) < 0)
+			return -1;
+		empty = false;
+		if (lo.cls) {
+			sb_puts(out, lo.cls);
+			continue;
+		}
+		if (*i + 1 < len && src[*i] == '-' && src[*i + 1] != ']') {
+			(*i)++;
+			if (read_bracket_atom(src, len, i, &hi, why, whysz) < 0)
+				return -1;
+			if (hi.cls)
+				return snprintf(why, whysz, "a range in [...] must end with a character, not a class"), -1;
+			if ((unsigned char)lo.ch[0] >= 0x80 || (unsigned char)hi.ch[0] >= 0x80)
+				return snprintf(why, whysz, "ranges of non-ASCII characters are not supported"), -1;
+			if ((unsigned char)lo.ch[0] > (unsigned char)hi.ch[0])
+				return snprintf(why, whysz, "the range %s-%s is out of order", lo.ch, hi.ch), -1;
+			emit_bracket_char(out, lo.ch);
+			sb_puts(out, "-");
+			emit_bracket_char(out, hi.ch);
+			continue;
+		}
+		emit_bracket_char(out, lo.ch);
+	}
+	if (empty)
+		return snprintf(why, whysz, "an empty [] or [^] is not supported"), -1;
+	sb_puts(out, "]");
+	return 0;
+}
+
+/* Length of an ECMA quantifier {m}, {m,} or {m,n} at src[i], else 0. */
+static size_t quantifier_len(const char *src, size_t len, size_t i)
+{
+	size_t j = i + 1, digits = 0;
+
+	while (j < len && src[j] >= '0' && src[j] <= '9')
+		j++, digits++;
+	if (!digits)
+		return 0;
+	if (j < len && src[j] == ',') {
+		j++;
+		while (j < len && src[j] >= '0' && src[j] <= '9')
+			j++;
+	}
+	return j < len && src[j] == '}' ? j + 1 - i : 0;
+}
+
+/* Rewrite an ECMA-262 pattern as POSIX ERE; NULL with why filled on failure. */
+static char *pattern_to_ere(const char *src, size_t len, char *why, size_t whysz)
+{
+	struct sbuf out = {0};
+	bool after_quantifier = false;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)src[i];
+		bool quantifier = false;
+		size_t q;
+
+		switch (c) {
+		case '\\': {
+			if (i + 1 >= len) {
+				snprintf(why, whysz, "it ends with a backslash");
+				goto fail;
+			}
+			unsigned char e = (unsigned char)src[i + 1];
+			const char *cls = class_members((char)e);
+			if (cls) {
+				sb_puts(&out, e >= 'a' ? "[" : "[^");
+				sb_puts(&out, cls);
+				sb_puts(&out, "]");
+				i += 2;
+			} else if (is_ascii_alnum(e)) {
+				snprintf(why, whysz, "unsupported escape \\%c (supported: \\d \\D \\w \\W \\s \\S "
+				         "and escaped punctuation)", e);
+				goto fail;
+			} else if (strchr(".[]()*+?{}|^$\\", e) && e != '\0') {
+				sb_putn(&out, src + i, 2);
+				i += 2;
+			} else {
+				i++;  /* identity escape: the character itself, no GNU meaning */
+			}
+			break;
+		}
+		case '.':
+			sb_puts(&out, ECMA_DOT);
+			i++;
+			break;
+		case '[':
+			if (translate_bracket(src, len, &i, &out, why, whysz) < 0)
+				goto fail;
+			break;
+		case '(':
+			if (i + 1 < len && src[i + 1] == '?') {
+				if (i + 2 < len && src[i + 2] == ':') {
+					sb_puts(&out, "(");
+					i += 3;
+					break;
+				}
+				snprintf(why, whysz, "lookaround and named groups are not supported");
+				goto fail;
+			}
+			sb_puts(&out, "(");
+			i++;
+			break;
+		case '*':
+		case '+':
+		case '?':
+			if (c == '?' && after_quantifier) {
+				i++;  /* lazy: same yes/no answer as greedy */
+				break;
+			}
+			sb_putn(&out, src + i, 1);
+			i++;
+			quantifier = true;
+			break;
+		case '{':
+			q = quantifier_len(src, len, i);
+			if (q) {
+				sb_putn(&out, src + i, q);
+				i += q;
+				quantifier = true;
+			} else {
+				sb_puts(&out, "\\{");
+				i++;
+			}
+			break;
+		case '}':
+			sb_puts(&out, "\\}");
+			i++;
+			break;
+		default: {
+			size_t l = utf8_seq((const unsigned char *)src + i, len - i);
+			if (l == 0) {
+				snprintf(why, whysz, "it is not valid UTF-8");
+				goto fail;
+			}
+			sb_putn(&out, src + i, l);
+			i += l;
+			break;
+		}
+		}
+		after_quantifier = quantifier;
+	}
+	sb_puts(&out, "");  /* an empty pattern still needs its terminator */
+	if (out.oom) {
+		snprintf(why, whysz, "out of memory");
+		goto fail;
+	}
+	return out.p;
+fail:
+	free(out.p);
+	return NULL;
+}
+
+/* ---- compilation -------------------------------------------------------- */
+
+struct compile_ctx {
+	struct schema *s;
+	struct path loc;  /* where + ".properties.x.items" ... */
+	struct tg_error *err;
+};
+
+static struct node *compile_node(struct compile_ctx *c, const json_t *doc, int depth);
+
+static int oom(struct compile_ctx *c)
+{
+	return fail(c->err, "%s: out of memory", c->loc.buf);
+}
+
+static int kw_type(struct compile_ctx *c, struct node *n, const char *kw, const json_t *v)
+{
+	const json_t *one;
+	size_t i, count = json_is_array(v) ? json_array_size(v) : 1;
+
+	if (!json_is_string(v) && !json_is_array(v))
+		return fail(c->err, "%s: \"%s\" must be a type name or an array of type names",
+		            c->loc.buf, kw);
+	if (count == 0)
+		return fail(c->err, "%s: \"%s\" must not be an empty array", c->loc.buf, kw);
+	for (i = 0; i < count; i++) {
+		unsigned bit = 0;
+		one = json_is_array(v) ? json_array_get(v, i) : v;
+		if (!json_is_string(one))
+			return fail(c->err, "%s: \"%s\" must be a type name or an array of type names",
+			            c->loc.buf, kw);
+		for (size_t t = 0; t < sizeof type_names / sizeof *type_names; t++)
+			if (strcmp(json_string_value(one), type_names[t].name) == 0)
+				bit = type_names[t].bit;
+		if (!bit) {
+			char shown[ECHO_BUF];
+			echo_text(shown, json_string_value(one), json_string_length(one), true);
+			return fail(c->err, "%s: unknown type %s (valid types: object, array, string, "
+			            "number, integer, boolean, null)", c->loc.buf, shown);
+		}
+		if (n->types & bit)
+			return fail(c->err, "%s: \"%s\" lists \"%s\" twice", c->loc.buf, kw,
+			            json_string_value(one));
+		n->types |= bit;
+	}
+	return 0;
+}
+
+static int kw_properties(struct compile_ctx *c, struct node *n, const char *kw, const json_t *v,
+                         int depth)
+{
+	const char *name;
+	json_t *sub;
+
+	if (!json_is_object(v))
+		return fail(c->err, "%s: \"%s\" must be an object of schemas", c->loc.buf, kw);
+	n->props = calloc(json_object_size(v) + 1, sizeof *n->props);
+	n->props_sorted = calloc(json_object_size(v) + 1, sizeof *n->props_sorted);
+	if (!n->props || !n->props_sorted)
+		return oom(c);
+	json_object_foreach((json_t *)v, name, sub) {
+		struct prop *p = &n->props[n->nprops];
+		size_t old = path_append(&c->loc, ".properties");
+		path_push_name(&c->loc, name);
+		p->schema = compile_node(c, sub, depth + 1);
+		path_pop(&c->loc, old);
+		if (!p->schema)
+			return -1;
+		p->name = strdup(name);
+		n->nprops++;  /* counted now so node_free releases p->schema */
+		if (!p->name)
+			return oom(c);
+		n->props_sorted[n->nprops - 1] = p;
+	}
+	qsort(n->props_sorted, n->nprops, sizeof *n->props_sorted, prop_cmp);
+	return 0;
+}
+
+static int kw_required(struct compile_ctx *c, struct node *n, const char *kw, const json_t *v)
+{
+	size_t i, count;
+
+	if (!json_is_array(v))
+		return fail(c->err, "%s: \"%s\" must be an array of property names", c->loc.buf, kw);
+	count = json_array_size(v);
+	n->required = calloc(count + 1, sizeof *n->required);
+	if (!n->required)
+		return oom(c);
+	for (i = 0; i < count; i++) {
+		const json_t *name = json_array_get(v, i);
+		if (!json_is_string(name))
+			return fail(c->err, "%s: \"%s\" must be an array of property names",
+			            c->loc.buf, kw);
+		for (size_t j = 0; j < n->nrequired; j++) {
+			if (strcmp(n->required[j], json_string_value(name)) == 0) {
+				char shown[ECHO_BUF];
+				echo_text(shown, json_string_value(name), json_string_length(name), true);
+				return fail(c->err, "%s: \"%s\" lists %s twice", c->loc.buf, kw, shown);
+			}
+		}
+		n->required[n->nrequired] = strdup(json_string_value(name));
+		if (!n->required[n->nrequired])
+			return oom(c);
+		n->nrequired++;
+	}
+	return 0;
+}
+
+static int kw_additional(struct compile_ctx *c, struct node *n, const char *kw, const json_t *v,
+                         int depth)
+{
+	size_t old;
+
+	if (json_is_boolean(v)) {
+		n->additional_forbidden = json_is_false(v);
+		return 0;
+	}
+	if (!json_is_object(v))
+		return fail(c->err, "%s: \"%s\" must be a boolean or a schema object", c->loc.buf, kw);
+	old = path_append(&c->loc, ".additionalProperties");
+	n->additional = compile_node(c, v, depth + 1);
+	path_pop(&c->loc, old);
+	return n->additional ? 0 : -1;
+}
+
+static int kw_items(struct compile_ctx *c, struct node *n, const char *kw, const json_t *v,
+                    int depth)
+{
+	size_t old;
+
+	if (!json_is_object(v))
+		return fail(c->err, "%s: \"%s\" must be a schema object (the array form is not supported)",
+		            c->loc.buf, kw);
+	old = path_append(&c->loc, ".items");
+	n->items = compile_node(c, v, depth + 1);
+	path_pop(&c->loc, old);
+	return n->items ? 0 : -1;
+}
+
+static int kw_number(struct compile_ctx *c, json_t **slot, const char *kw, const json_t *v)
+{
+	if (!json_is_number(v))
+		return fail(c->err, "%s: \"%s\" must be a number", c->loc.buf, kw);
+	*slot = json_incref((json_t *)v);
+	return 0;
+}
+
+static int kw_count(struct compile_ctx *c, json_int_t *slot, const char *kw, const json_t *v)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return fail(c->err, "%s: \"%s\" must be a non-negative integer", c->loc.buf, kw);
+	*slot = json_integer_value(v);
+	return 0;
+}
+
+static int kw_pattern(struct compile_ctx *c, struct node *n, const char *kw, const json_t *v)
+{
+	char why[192];
+	char *ere;
+	int rc;
+	locale_t old;
+
+	if (!json_is_string(v))
+		return fail(c->err, "%s: \"%s\" must be a string", c->loc.buf, kw);
+	if (json_string_length(v) > SCHEMA_PATTERN_MAX)
+		return fail(c->err, "%s: \"%s\" is longer than %d bytes", c->loc.buf, kw,
+		            SCHEMA_PATTERN_MAX);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return fail(c->err, "%s: \"%s\" contains a NUL character", c->loc.buf, kw);
+	if (!c->s->utf8) {
+		c->s->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+		if (!c->s->utf8)
+			return fail(c->err, "%s: \"%s\" needs the C.UTF-8 locale, which is not available",
+			            c->loc.buf, kw);
+	}
+	ere = pattern_to_ere(json_string_value(v), json_string_length(v), why, sizeof why);
+	if (!ere)
+		return fail(c->err, "%s: bad \"%s\": %s", c->loc.buf, kw, why);
+	old = uselocale(c->s->utf8);
+	rc = regcomp(&n->re, ere, REG_EXTENDED | REG_NOSUB);
+	uselocale(old);
+	free(ere);
+	if (rc != 0) {
+		regerror(rc, &n->re, why, sizeof why);
+		return fail(c->err, "%s: bad \"%s\": %s", c->loc.buf, kw, why);
+	}
+	n->pattern = strdup(json_string_value(v));
+	if (!n->pattern) {
+		regfree(&n->re);
+		return oom(c);
+	}
+	return 0;
+}
+
+static int kw_annotation(struct compile_ctx *c, const char *kw, const json_t *v)
+{
+	if (strcmp(kw, "default") == 0)
+		return 0;
+	if (strcmp(kw, "examples") == 0) {
+		if (!json_is_array(v))
+			return fail(c->err, "%s: \"%s\" must be an array", c->loc.buf, kw);
+		return 0;
+	}
+	if (strcmp(kw, "readOnly") == 0 || strcmp(kw, "writeOnly") == 0) {
+		if (!json_is_boolean(v))
+			return fail(c->err, "%s: \"%s\" must be a boolean", c->loc.buf, kw);
+		return 0;
+	}
+	/* title, description, $schema, $comment */
+	if (!json_is_string(v))
+		return fail(c->err, "%s: \"%s\" must be a string", c->loc.buf, kw);
+	return 0;
+}
+
+static int compile_keyword(struct compile_ctx *c, struct node *n, const char *kw, const json_t *v,
+                           int depth)
+{
+	static const char *const annotations[] = {
+		"title", "description", "default", "examples", "readOnly", "writeOnly",
+		"$schema", "$comment",
+	};
+
+	if (strcmp(kw, "type") == 0)
+		return kw_type(c, n, kw, v);
+	if (strcmp(kw, "properties") == 0)
+		return kw_properties(c, n, kw, v, depth);
+	if (strcmp(kw, "required") == 0)
+		return kw_required(c, n, kw, v);
+	if (strcmp(kw, "additionalProperties") == 0)
+		return kw_additional(c, n, kw, v, depth);
+	if (strcmp(kw, "items") == 0)
+		return kw_items(c, n, kw, v, depth);
+	if (strcmp(kw, "enum") == 0) {
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return fail(c->err, "%s: \"%s\" must be a non-empty array", c->loc.buf, kw);
+		n->enum_values = json_incref((json_t *)v);
+		return 0;
+	}
+	if (strcmp(kw, "const") == 0) {
+		n->const_value = json_incref((json_t *)v);
+		return 0;
+	}
+	if (strcmp(kw, "minimum") == 0)
+		return kw_number(c, &n->minimum, kw, v);
+	if (strcmp(kw, "maximum") == 0)
+		return kw_number(c, &n->maximum, kw, v);
+	if (strcmp(kw, "exclusiveMinimum") == 0)
+		return kw_number(c, &n->exclusive_minimum, kw, v);
+	if (strcmp(kw, "exclusiveMaximum") == 0)
+		return kw_number(c, &n->exclusive_maximum, kw, v);
+	if (strcmp(kw, "minLength") == 0)
+		return kw_count(c, &n->min_length, kw, v);
+	if (strcmp(kw, "maxLength") == 0)
+		return kw_count(c, &n->max_length, kw, v);
+	if (strcmp(kw, "minItems") == 0)
+		return kw_count(c, &n->min_items, kw, v);
+	if (strcmp(kw, "maxItems") == 0)
+		return kw_count(c, &n->max_items, kw, v);
+	if (strcmp(kw, "pattern") == 0)
+		return kw_pattern(c, n, kw, v);
+	for (size_t i = 0; i < sizeof annotations / sizeof *annotations; i++)
+		if (strcmp(kw, annotations[i]) == 0)
+			return kw_annotation(c, kw, v);
+
+	char shown[ECHO_BUF];
+	echo_text(shown, kw, strlen(kw), true);
+	return fail(c->err, "%s: unsupported keyword %s", c->loc.buf, shown);
+}
+
+/* Bounds that no value can satisfy are a mistake in the file, not a rule. */
+static int check_contradictions(struct compile_ctx *c, const struct node *n)
+{
+	if (n->min_length >= 0 && n->max_length >= 0 && n->min_length > n->max_length)
+		return fail(c->err, "%s: \"minLength\" %" JSON_INTEGER_FORMAT " is greater than "
+		            "\"maxLength\" %" JSON_INTEGER_FORMAT, c->loc.buf, n->min_length, n->max_length);
+	if (n->min_items >= 0 && n->max_items >= 0 && n->min_items > n->max_items)
+		return fail(c->err, "%s: \"minItems\" %" JSON_INTEGER_FORMAT " is greater than "
+		            "\"maxItems\" %" JSON_INTEGER_FORMAT, c->loc.buf, n->min_items, n->max_items);
+	if (n->minimum && n->maximum && cmp_numbers(n->minimum, n->maximum) > 0) {
+		char lo[VALUE_BUF], hi[VALUE_BUF];
+		describe_value(lo, n->minimum);
+		describe_value(hi, n->maximum);
+		return fail(c->err, "%s: \"minimum\" %s is greater than \"maximum\" %s",
+		            c->loc.buf, lo, hi);
+	}
+	return 0;
+}
+
+static struct node *compile_node(struct compile_ctx *c, const json_t *doc, int depth)
+{
+	struct node *n;
+	const char *kw;
+	json_t *v;
+
+	if (depth > SCHEMA_MAX_DEPTH) {
+		fail(c->err, "%s: schemas are nested more than %d levels deep", c->loc.buf,
+		     SCHEMA_MAX_DEPTH);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		fail(c->err, "%s: a schema must be a JSON object, not %s", c->loc.buf,
+		     instance_type(doc));
+		return NULL;
+	}
+	n = calloc(1, sizeof *n);
+	if (!n) {
+		oom(c);
+		return NULL;
+	}
+	n->min_length = n->max_length = n->min_items = n->max_items = -1;
+	json_object_foreach((json_t *)doc, kw, v) {
+		if (compile_keyword(c, n, kw, v, depth) < 0)
+			goto fail;
+	}
+	if (check_contradictions(c, n) < 0)
+		goto fail;
+	return n;
+fail:
+	node_free(n);
+	return NULL;
+}
+
+struct schema *schema_compile(json_t *doc, const char *where, struct tg_error *err)
+{
+	struct compile_ctx c = {.err = err};
+
+	c.s = calloc(1, sizeof *c.s);
+	path_init(&c.loc, where && *where ? where : "schema");
+	if (!c.s) {
+		fail(err, "%s: out of memory", c.loc.buf);
+		return NULL;
+	}
+	if (!doc) {
+		fail(err, "%s: no schema given", c.loc.buf);
+		goto fail;
+	}
+	c.s->root = compile_node(&c, doc, 1);
+	if (!c.s->root)
+		goto fail;
+	c.s->doc = json_incref(doc);
+	return c.s;
+fail:
+	schema_free(c.s);
+	return NULL;
+}
+
+/* ---- validation --------------------------------------------------------- */
+
+struct validate_ctx {
+	const struct schema *s;
+	struct path path;
+	struct tg_error *err;
+};
+
+static int validate_node(struct validate_ctx *v, const struct node *n, const json_t *inst);
+
+static bool type_matches(unsigned types, const json_t *inst)
+{
+	switch (json_typeof(inst)) {
+	case JSON_OBJECT:  return types & T_OBJECT;
+	case JSON_ARRAY:   return types & T_ARRAY;
+	case JSON_STRING:  return types & T_STRING;
+	case JSON_INTEGER: return types & (T_INTEGER | T_NUMBER);
+	case JSON_REAL:
+		return (types & T_NUMBER) ||
+		       ((types & T_INTEGER) && real_is_integral(json_real_value(inst)));
+	case JSON_TRUE:
+	case JSON_FALSE:   return types & T_BOOLEAN;
+	case JSON_NULL:    return types & T_NULL;
+	}
+	return false;
+}
+
+static int check_type(struct validate_ctx *v, const struct node *n, const json_t *inst)
+{
+	char expected[96] = "";
+
+	if (!n->types || type_matches(n->types, inst))
+		return 0;
+	for (size_t t = 0; t < sizeof type_names / sizeof *type_names; t++) {
+		if (!(n->types & type_names[t].bit))
+			continue;
+		if (expected[0])
+			strcat(expected, " or ");
+		strcat(expected, type_names[t].name);
+	}
+	return fail(v->err, "%s: expected %s, got %s", v->path.buf, expected, instance_type(inst));
+}
+
+/* The schema's own value (enum or const) as compact JSON, cut to a size. */
+#define ALLOWED_BUF (ENUM_ECHO_MAX + 4)
+static void describe_allowed(char *out, const json_t *value)
+{
+	char *dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	snprintf(out, ENUM_ECHO_MAX + 1, "%s", dump ? dump : "...");
+	utf8_trim_tail(out);
+	if (dump && strlen(dump) > ENUM_ECHO_MAX)
+		strcat(out, "...");
+	free(dump);
+}
+
+static int check_enum_const(struct validate_ctx *v, const struct node *n, const json_t *inst)
+{
+	char shown[VALUE_BUF], allowed[ALLOWED_BUF];
+
+	if (n->const_value && !values_equal(inst, n->const_value)) {
+		describe_value(shown, inst);
+		describe_allowed(allowed, n->const_value);
+		return fail(v->err, "%s: %s is not the required value %s", v->path.buf, shown, allowed);
+	}
+	if (n->enum_values) {
+		for (size_t i = 0; i < json_array_size(n->enum_values); i++)
+			if (values_equal(inst, json_array_get(n->enum_values, i)))
+				return 0;
+		describe_value(shown, inst);
+		describe_allowed(allowed, n->enum_values);
+		return fail(v->err, "%s: %s is not one of %s", v->path.buf, shown, allowed);
+	}
+	return 0;
+}
+
+static int check_bound(struct validate_ctx *v, const json_t *inst, const json_t *bound,
+                       int bad_sign, bool bad_if_equal, const char *text)
+{
+	int cmp;
+	char shown[VALUE_BUF], limit[VALUE_BUF];
+
+	if (!bound)
+		return 0;
+	cmp = cmp_numbers(inst, bound);
+	if (cmp != bad_sign && !(bad_if_equal && cmp == 0))
+		return 0;
+	describe_value(shown, inst);
+	describe_value(limit, bound);
+	return fail(v->err, "%s: %s %s %s", v->path.buf, shown, text, limit);
+}
+
+static int check_number(struct validate_ctx *v, const struct node *n, const json_t *inst)
+{
+	if (check_bound(v, inst, n->minimum, -1, false, "is less than the minimum") < 0 ||
+	    check_bound(v, inst, n->maximum, 1, false, "is greater than the maximum") < 0 ||
+	    check_bound(v, inst, n->exclusive_minimum, -1, true,
+	                "is not greater than the exclusiveMinimum") < 0 ||
+	    check_bound(v, inst, n->exclusive_maximum, 1, true,
+	                "is not less than the exclusiveMaximum") < 0)
+		return -1;
+	return 0;
+}
+
+static int check_string(struct validate_ctx *v, const struct node *n, const json_t *inst)
+{
+	const char *s = json_string_value(inst);
+	size_t len = json_string_length(inst);
+
+	if (n->min_length >= 0 || n->max_length >= 0) {
+		size_t count = utf8_count(s, len);
+		if (n->min_length >= 0 && count < (size_t)n->min_length)
+			return fail(v->err, "%s: string is shorter than the minLength %" JSON_INTEGER_FORMAT,
+			            v->path.buf, n->min_length);
+		if (n->max_length >= 0 && count > (size_t)n->max_length)
+			return fail(v->err, "%s: string is longer than the maxLength %" JSON_INTEGER_FORMAT,
+			            v->path.buf, n->max_length);
+	}
+	if (n->pattern) {
+		/* REG_STARTEND: the whole string, even past an embedded NUL. */
+		regmatch_t range = {.rm_so = 0, .rm_eo = (regoff_t)len};
+		locale_t old = uselocale(v->s->utf8);
+		int rc = regexec(&n->re, s, 1, &range, REG_STARTEND);
+		uselocale(old);
+		if (rc != 0) {
+			char shown[VALUE_BUF];
+			describe_value(shown, inst);
+			return fail(v->err, "%s: %s does not match the pattern %s", v->path.buf, shown,
+			            n->pattern);
+		}
+	}
+	return 0;
+}
+
+static int check_array(struct validate_ctx *v, const struct node *n, const json_t *inst)
+{
+	size_t count = json_array_size(inst);
+
+	if (n->min_items >= 0 && count < (size_t)n->min_items)
+		return fail(v->err, "%s: array has fewer items than the minItems %" JSON_INTEGER_FORMAT,
+		            v->path.buf, n->min_items);
+	if (n->max_items >= 0 && count > (size_t)n->max_items)
+		return fail(v->err, "%s: array has more items than the maxItems %" JSON_INTEGER_FORMAT,
+		            v->path.buf, n->max_items);
+	if (n->items) {
+		for (size_t i = 0; i < count; i++) {
+			size_t old = path_push_index(&v->path, i);
+			int rc = validate_node(v, n->items, json_array_get(inst, i));
+			path_pop(&v->path, old);
+			if (rc < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_object(struct validate_ctx *v, const struct node *n, const json_t *inst)
+{
+	const char *key;
+	json_t *member;
+
+	for (size_t i = 0; i < n->nrequired; i++) {
+		if (!json_object_get(inst, n->required[i])) {
+			char shown[ECHO_BUF];
+			echo_text(shown, n->required[i], strlen(n->required[i]), true);
+			return fail(v->err, "%s: missing required property %s", v->path.buf, shown);
+		}
+	}
+	for (size_t i = 0; i < n->nprops; i++) {
+		const json_t *m = json_object_get(inst, n->props[i].name);
+		if (!m)
+			continue;
+		size_t old = path_push_name(&v->path, n->props[i].name);
+		int rc = validate_node(v, n->props[i].schema, m);
+		path_pop(&v->path, old);
+		if (rc < 0)
+			return -1;
+	}
+	if (!n->additional_forbidden && !n->additional)
+		return 0;
+	json_object_foreach((json_t *)inst, key, member) {
+		if (node_find_prop(n, key))
+			continue;
+		if (n->additional_forbidden) {
+			char shown[ECHO_BUF];
+			echo_text(shown, key, strlen(key), true);
+			return fail(v->err, "%s: unexpected property %s", v->path.buf, shown);
+		}
+		size_t old = path_push_name(&v->path, key);
+		int rc = validate_node(v, n->additional, member);
+		path_pop(&v->path, old);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Recursion is bounded by the schema's depth (at most SCHEMA_MAX_DEPTH). */
+static int validate_node(struct validate_ctx *v, const struct node *n, const json_t *inst)
+{
+	if (check_type(v, n, inst) < 0 || check_enum_const(v, n, inst) < 0)
+		return -1;
+	switch (json_typeof(inst)) {
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return check_number(v, n, inst);
+	case JSON_STRING:
+		return check_string(v, n, inst);
+	case JSON_ARRAY:
+		return check_array(v, n, inst);
+	case JSON_OBJECT:
+		return check_object(v, n, inst);
+	default:
+		return 0;
+	}
+}
+
+int schema_validate(const struct schema *s, const json_t *instance, struct tg_error *err)
+{
+	struct validate_ctx v = {.s = s, .err = err};
+
+	path_init(&v.path, "arguments");
+	if (!instance)
+		return fail(err, "arguments: missing");
+	return validate_node(&v, s->root, instance);
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+json_t *schema_document(const struct schema *s)
+{
+	return s->doc;
+}
+
+bool schema_has_property(const struct schema *s, const char *dotted_path)
+{
+	const struct node *n = s->root;
+	const char *seg = dotted_path;
+
+	if (!dotted_path || !*dotted_path)
+		return false;
+	for (;;) {
+		const char *dot = strchr(seg, '.');
+		size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
+		const struct prop *hit = NULL;
+
+		for (size_t i = 0; i < n->nprops && !hit; i++)
+			if (strlen(n->props[i].name) == len && memcmp(n->props[i].name, seg, len) == 0)
+				hit = &n->props[i];
+		if (!hit)
+			return false;
+		if (!dot)
+			return true;
+		n = hit->schema;
+		seg = dot + 1;
+	}
+}
+
+void schema_free(struct schema *s)
+{
+	if (!s)
+		return;
+	node_free(s->root);
+	json_decref(s->doc);
+	if (s->utf8)
+		freelocale(s->utf8);
+	free(s);
+}
