@@ -109,8 +109,8 @@ int client_request(struct client *c, const char *method, json_t *params, long ti
 	*result = NULL;
 	*rpc_code = 0;
 	for (;;) {
-		char *line;
-		size_t len;
+		char *line = NULL;
+		size_t len = 0;
 		rc = read_line(c, deadline, &line, &len, err);
 		if (rc == -2) {
 			char note[160];

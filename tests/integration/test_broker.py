@@ -1,0 +1,462 @@
+"""The broker end to end: real toolgated, real sandboxed tools, clients under
+several uids.  Each test states the behaviour a user relies on and asserts the
+exact answer they see."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, processes_with, run, summary,
+                   test, text_of, tool_file, wait_until)
+
+AGENT_UID, OTHER_UID, STRANGER_UID = 41001, 41002, 41999
+T = lambda name: os.path.join(TEST_TOOLS, name)
+MARK = "tg-it-%d" % os.getpid()
+
+TOOLS = [
+    tool_file("echo", [T("echo-args")], schema={
+        "type": "object", "properties": {
+            "msg": {"type": "string", "maxLength": 20},
+            "n": {"type": "integer", "minimum": 1, "maximum": 10}},
+        "required": ["msg"], "additionalProperties": False}),
+    tool_file("fail", [T("fail")]),
+    tool_file("sleeper", [T("sleeper"), MARK + "-s"], limits={"timeout_ms": 600}),
+    tool_file("sleeper.long", [T("sleeper"), MARK + "-c"], limits={"timeout_ms": 60000}),
+    tool_file("flood", [T("flood")], limits={"output_bytes": 1000}),
+    tool_file("inspect", [T("inspect")], env={"LANG": "C.UTF-8", "GREETING": "hi"}),
+    tool_file("badsys", [T("badsys"), "ptrace"]),
+    tool_file("danger.delete", [T("echo-args")], effect="write"),
+]
+POLICY = {
+    "principals": {"agent": {"uids": [AGENT_UID]}, "other": {"uids": [OTHER_UID]},
+                   "root-tests": {"uids": [0]}},
+    "rules": [
+        {"id": "agent-tools", "effect": "permit", "agents": ["agent", "root-tests"], "tools": ["*"]},
+        {"id": "other-echo", "effect": "permit", "agents": ["other"], "tools": ["echo"],
+         "when": {"args.n": {"<=": 5}}},
+        {"id": "no-deletes", "effect": "forbid", "agents": ["*"], "tools": ["*.delete"]},
+    ],
+}
+
+b = Broker(TOOLS, POLICY, args=["--max-calls-per-connection", "4"],
+           env={"BROKER_SECRET": "must-not-leak"}).start()
+
+
+@test
+def a_permitted_call_returns_the_tools_stdout_and_names_the_rule():
+    c = b.client(AGENT_UID)
+    r = c.call("echo", {"msg": "hello", "n": 2})
+    eq(r["isError"], False)
+    eq(json.loads(text_of(r)), {"msg": "hello", "n": 2}, "the tool got exactly the arguments on stdin")
+    d = r["_meta"]["toolgate/decision"]
+    eq((d["decision"], d["rule"], d["rules"]), ("permit", "agent-tools", ["agent-tools"]))
+    ex = r["_meta"]["toolgate/execution"]
+    eq((ex["exit"], ex["status"], ex["truncated"]), (0, "exited with status 0", False))
+
+
+@test
+def tools_list_shows_only_the_callers_tools():
+    names = lambda uid: [t["name"] for t in b.client(uid).request("tools/list", {})["result"]["tools"]]
+    eq(names(OTHER_UID), ["echo"])
+    eq(names(STRANGER_UID), [], "an unmapped uid sees no tools")
+    eq("danger.delete" in names(AGENT_UID), False, "a forbidden tool is not listed")
+    t = b.client(AGENT_UID).request("tools/list", {})["result"]["tools"][1]
+    eq(t["name"], "echo")
+    eq(t["inputSchema"]["required"], ["msg"])
+    eq(t["annotations"]["readOnlyHint"], True)
+
+
+@test
+def an_unmapped_uid_is_denied_with_a_reason():
+    r = b.client(STRANGER_UID).call("echo", {"msg": "x"})
+    eq(r["isError"], True)
+    d = r["_meta"]["toolgate/decision"]
+    eq(d["decision"], "deny")
+    eq(d["reason"], "the caller (uid %d, gid %d) maps to no principal" % (STRANGER_UID, STRANGER_UID))
+    eq(text_of(r), "toolgate refused the call to echo: " + d["reason"])
+    rec = [x for x in b.records() if x["seq"] == d["audit_seq"]][0]
+    eq((rec["event"], rec["decision"], rec["agent"], rec["peer"]["uid"]),
+       ("decision", "deny", None, STRANGER_UID))
+
+
+@test
+def a_forbidden_tool_is_refused_by_the_forbid_rule():
+    r = b.client(AGENT_UID).call("danger.delete", {})
+    d = r["_meta"]["toolgate/decision"]
+    eq((r["isError"], d["decision"], d["rule"], d["reason"]),
+       (True, "forbid", "no-deletes", "forbidden by rule no-deletes"))
+
+
+@test
+def a_when_condition_that_fails_denies_and_says_which():
+    c = b.client(OTHER_UID)
+    eq(c.call("echo", {"msg": "a", "n": 5})["isError"], False)
+    r = c.call("echo", {"msg": "a", "n": 6})
+    d = r["_meta"]["toolgate/decision"]
+    eq(d["decision"], "deny")
+    contains(d["reason"], "rule other-echo: args.n <= 5 does not hold")
+
+
+@test
+def a_schema_violation_is_refused_before_the_policy():
+    c = b.client(AGENT_UID)
+    r = c.call("echo", {"msg": "x", "n": 11})
+    d = r["_meta"]["toolgate/decision"]
+    eq((r["isError"], d["decision"]), (True, "invalid"))
+    eq(d["reason"], "invalid arguments: arguments.n: 11 is greater than the maximum 10")
+    r = c.call("echo", {"n": 1})
+    eq(r["_meta"]["toolgate/decision"]["reason"],
+       "invalid arguments: arguments: missing required property \"msg\"")
+    r = b.client(STRANGER_UID).call("echo", {"msg": 5})
+    eq(r["_meta"]["toolgate/decision"]["decision"], "invalid", "schema comes before identity")
+
+
+@test
+def a_failing_tool_is_an_error_result_with_its_stderr():
+    r = b.client(AGENT_UID).call("fail", {})
+    eq(r["isError"], True)
+    eq(text_of(r), "fail failed: exited with status 3\n--- stderr ---\nboom\n\n--- stdout ---\npartial\n")
+    eq(r["_meta"]["toolgate/execution"]["exit"], 3)
+
+
+@test
+def pipelined_calls_on_one_connection_all_get_their_own_answer():
+    c = b.client(AGENT_UID)
+    ids = [c.call_async("tools/call", {"name": "echo", "arguments": {"msg": "m%d" % i}}) for i in range(4)]
+    ids.append(c.call_async("ping"))
+    for i, id in enumerate(ids[:4]):
+        r = c.wait(id)
+        eq(json.loads(text_of(r["result"])), {"msg": "m%d" % i})
+    eq(c.wait(ids[4])["result"], {})
+
+
+@test
+def more_calls_in_flight_than_the_connection_limit_get_a_clear_error():
+    c = b.client(AGENT_UID)
+    ids = [c.call_async("tools/call", {"name": "sleeper", "arguments": {}}) for _ in range(5)]
+    r = c.wait(ids[4])
+    eq(r["error"], {"code": -32000, "message": "too many calls in flight on this connection "
+                                               "(limit 4); wait for one to finish"})
+    for id in ids[:4]:
+        eq(c.wait(id)["result"]["isError"], True)
+
+
+@test
+def the_timeout_kills_the_tool_and_every_process_it_started():
+    c = b.client(AGENT_UID)
+    r = c.call("sleeper", {})
+    eq(r["isError"], True)
+    contains(text_of(r), "sleeper failed: timed out after 600 ms; the tool and every process it "
+                         "started were killed")
+    eq(r["_meta"]["toolgate/execution"]["exit"], 128 + 9)
+    wait_until(lambda: not processes_with(MARK + "-s"), 5, "no sleeper process left")
+
+
+@test
+def cancellation_kills_the_running_tool_and_sends_no_reply():
+    c = b.client(AGENT_UID)
+    id = c.call_async("tools/call", {"name": "sleeper.long", "arguments": {}})
+    wait_until(lambda: len(processes_with(MARK + "-c")) == 2, 10, "tool and its child running")
+    c.notify("notifications/cancelled", {"requestId": id, "reason": "user changed their mind"})
+    wait_until(lambda: not processes_with(MARK + "-c"), 5, "the cancelled tool tree is gone")
+    eq(c.silent_for(0.5), True, "no response to a cancelled request")
+    eq(c.request("ping")["result"], {}, "the connection keeps working")
+    ends = [x for x in b.records() if x["event"] == "exec_end" and x["tool"] == "sleeper.long"]
+    contains(ends[-1]["reason"], "cancelled by the client (user changed their mind)")
+
+
+@test
+def a_client_that_disconnects_takes_its_running_tools_with_it():
+    c = b.client(AGENT_UID)
+    c.call_async("tools/call", {"name": "sleeper.long", "arguments": {}})
+    wait_until(lambda: len(processes_with(MARK + "-c")) == 2, 10, "tool running")
+    c.close()
+    wait_until(lambda: not processes_with(MARK + "-c"), 5, "tool killed after disconnect")
+
+
+@test
+def output_beyond_the_cap_is_cut_and_the_result_says_so():
+    r = b.client(AGENT_UID).call("flood", {"bytes": 100000})
+    eq(r["isError"], False)
+    t = text_of(r)
+    eq(t, "A" * 1000 + "\n[toolgate: output cut at 1000 of 100001 bytes]")
+    ex = r["_meta"]["toolgate/execution"]
+    eq((ex["stdout_bytes"], ex["truncated"]), (100001, True))
+
+
+@test
+def the_tool_sees_neither_the_brokers_fds_nor_its_environment():
+    r = b.client(AGENT_UID).call("inspect", {})
+    eq(r["isError"], False, text_of(r))
+    i = json.loads(text_of(r))
+    eq(i["fds"], [0, 1, 2])
+    eq(sorted(i["env"]), sorted(["LANG=C.UTF-8", "GREETING=hi", "TMPDIR=/tmp", "HOME=/tmp"] +
+                                [e for e in i["env"] if e.startswith("PATH=")]))
+    eq([e for e in i["env"] if "BROKER_SECRET" in e], [])
+
+
+@test
+def the_tool_runs_unprivileged_in_its_own_namespaces():
+    i = json.loads(text_of(b.client(AGENT_UID).call("inspect", {})))
+    eq((i["uid"], i["euid"], i["gid"], i["groups"]), (65534, 65534, 65534, []))
+    for k in ("cap_eff", "cap_prm", "cap_inh", "cap_bnd", "cap_amb"):
+        eq(i[k], "0000000000000000", k)
+    eq((i["no_new_privs"], i["seccomp"]), (1, 2))
+    eq((i["pid"], i["hostname"], i["net_ifaces"]), (1, "toolgate", ["lo"]))
+    eq((i["cwd"], i["tmpdir"]), ("/tmp", "/tmp"))
+    eq(i["rlimit_nofile"], 64)
+
+
+@test
+def a_syscall_the_profile_forbids_is_refused_inside_the_tool():
+    r = b.client(AGENT_UID).call("badsys", {})
+    contains(text_of(r), "ptrace: Operation not permitted")
+
+
+@test
+def malformed_and_oversize_messages_get_errors_and_the_daemon_keeps_serving():
+    c = b.client(AGENT_UID)
+    c.send_raw(b"{not json\n")
+    m = c.read_msg()
+    eq((m["id"], m["error"]["code"]), (None, -32700))
+    c.send_raw(b'{"jsonrpc":"2.0","id":7,"method":"x","params":[1]}\n')
+    eq(c.read_msg()["error"]["code"], -32602)
+    c.send_raw(b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]\n')
+    eq(c.read_msg()["error"], {"code": -32600, "message": "Invalid Request: batches are not supported"})
+    c.send_raw(b'{"jsonrpc":"1.0","id":3,"method":"ping"}\n')
+    eq(c.read_msg()["error"]["code"], -32600)
+    c.send_raw(b"[" * 100000 + b"\n")
+    eq(c.read_msg()["error"]["code"], -32700)
+    c.send_raw(b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + b"x" * (2 << 20) + b'"}}\n')
+    m = c.read_msg()
+    eq(m["error"], {"code": -32600, "message": "Invalid Request: message exceeds the 1048576-byte limit"})
+    eq(c.request("nope/nope")["error"], {"code": -32601, "message": "Method not found: nope/nope"})
+    eq(c.request("tools/call", {"name": "no.such.tool"})["error"],
+       {"code": -32602, "message": "Unknown tool: no.such.tool"})
+    eq(c.request("tools/call", {})["error"]["code"], -32602)
+    eq(c.request("ping")["result"], {}, "the same connection still works")
+    eq(b.client(AGENT_UID).call("echo", {"msg": "still here"})["isError"], False)
+
+
+@test
+def requests_before_initialize_are_refused_except_ping():
+    c = b.client(AGENT_UID, init=False)
+    eq(c.request("ping")["result"], {})
+    eq(c.request("tools/list")["error"], {"code": -32600, "message":
+       "Invalid Request: the session is not initialized; send initialize first"})
+
+
+@test
+def initialize_negotiates_the_protocol_revision():
+    c = b.client(AGENT_UID, init=False)
+    r = c.request("initialize", {"protocolVersion": "2025-03-26", "capabilities": {},
+                                 "clientInfo": {"name": "old", "version": "0"}})["result"]
+    eq(r["protocolVersion"], "2025-03-26")
+    eq(r["serverInfo"]["name"], "toolgate")
+    c = b.client(AGENT_UID, init=False)
+    r = c.request("initialize", {"protocolVersion": "1999-01-01", "capabilities": {}})["result"]
+    eq(r["protocolVersion"], "2025-11-25")
+
+
+@test
+def every_call_leaves_a_verifiable_signed_chain():
+    p = run([TOOLGATE, "audit", "verify", b.audit_log, "--key", b.audit_pub])
+    eq(p.returncode, 0, p.stdout + p.stderr)
+    recs = b.records()
+    eq([r["seq"] for r in recs], list(range(1, len(recs) + 1)))
+    eq(recs[0]["event"], "broker_start")
+    starts = [r for r in recs if r["event"] == "exec_start"]
+    ends = [r for r in recs if r["event"] == "exec_end"]
+    eq(len(starts), len(ends), "every started tool has an end record")
+    e = [r for r in ends if r["tool"] == "echo"][0]
+    eq(len(e["output_sha256"]), 64)
+
+
+@test
+def one_record_verifies_with_stock_openssl():
+    line = open(b.audit_log, "rb").read().split(b"\n")[3]
+    cut = line.rindex(b',"sig":"')
+    sig = json.loads(line)["sig"]
+    d = b.dir
+    open(d + "/msg", "wb").write(line[:cut] + b"}")
+    open(d + "/sig", "wb").write(__import__("base64").b64decode(sig))
+    p = run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", b.audit_pub, "-rawin",
+             "-in", d + "/msg", "-sigfile", d + "/sig"])
+    eq(p.returncode, 0, p.stdout + p.stderr)
+    contains(p.stdout, "Signature Verified Successfully")
+    open(d + "/msg", "wb").write(line[:cut].replace(b'"seq":4', b'"seq":5') + b"}")
+    p = run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", b.audit_pub, "-rawin",
+             "-in", d + "/msg", "-sigfile", d + "/sig"])
+    eq(p.returncode != 0, True, "a changed record does not verify")
+
+
+@test
+def a_flipped_byte_anywhere_in_the_log_is_caught_at_its_seq():
+    data = open(b.audit_log, "rb").read()
+    lines = data.split(b"\n")
+    copy = b.dir + "/flipped.log"
+    for seq in (1, 5, len(lines) - 1):
+        line = lines[seq - 1]
+        for pos in (len(line) // 3, len(line) - 5):
+            mutated = bytearray(data)
+            off = sum(len(l) + 1 for l in lines[:seq - 1]) + pos
+            mutated[off] ^= 0x01
+            open(copy, "wb").write(bytes(mutated))
+            p = run([TOOLGATE, "audit", "verify", copy, "--key", b.audit_pub])
+            eq(p.returncode, 1, "flip at seq %d pos %d" % (seq, pos))
+            out = p.stdout + p.stderr
+            if ("seq %d:" % seq) not in out and ("expected seq %d)" % seq) not in out:
+                raise AssertionError("flip in seq %d reported as: %s" % (seq, out))
+
+
+@test
+def the_cli_exit_codes_follow_the_contract():
+    env = dict(os.environ)
+    sock = ["--socket", b.socket]
+    p = run([TOOLGATE] + sock + ["call", "echo", '{"msg":"cli"}'])
+    eq((p.returncode, json.loads(p.stdout)), (0, {"msg": "cli"}))
+    p = run([TOOLGATE] + sock + ["call", "fail"])
+    eq(p.returncode, 1)
+    p = run([TOOLGATE] + sock + ["call", "danger.delete"])
+    eq((p.returncode, p.stderr.strip()),
+       (3, "toolgate refused the call to danger.delete: forbidden by rule no-deletes"))
+    p = run([TOOLGATE] + sock + ["call", "nosuch"])
+    eq((p.returncode, p.stderr.strip()), (2, "toolgate call: Unknown tool: nosuch"))
+    p = run([TOOLGATE] + sock + ["call", "echo", "[1]"])
+    eq(p.returncode, 2)
+    p = run([TOOLGATE, "--socket", b.dir + "/nothing.sock", "list"])
+    eq(p.returncode, 2)
+    contains(p.stderr, "cannot connect to the broker at")
+    p = run([TOOLGATE] + sock + ["list"], env=env)
+    eq(p.returncode, 0)
+    contains(p.stdout, "echo")
+
+
+@test
+def a_reload_adds_a_dropped_in_tool_and_a_broken_one_changes_nothing():
+    b.write_tool(tool_file("late", [T("echo-args")]))
+    b.proc.send_signal(signal.SIGHUP)
+    c = b.client(AGENT_UID)
+    wait_until(lambda: c.request("tools/call", {"name": "late", "arguments": {}}).get("result"),
+               5, "the new tool to be callable")
+    with open(os.path.join(b.config, "tools.d", "broken.json"), "w") as f:
+        f.write('{"name": "broken", "bogus": 1}')
+    b.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: any(r["event"] == "config_reload_failed" for r in b.records()), 5, "audit")
+    rec = [r for r in b.records() if r["event"] == "config_reload_failed"][-1]
+    contains(rec["reason"], "tools.d/broken.json")
+    eq(c.call("late", {})["isError"], False, "the previous configuration stays in force")
+    os.unlink(os.path.join(b.config, "tools.d", "broken.json"))
+
+
+@test
+def sigterm_lets_running_calls_finish_then_writes_a_final_record():
+    c = b.client(AGENT_UID)
+    id = c.call_async("tools/call", {"name": "sleeper", "arguments": {}})
+    wait_until(lambda: processes_with(MARK + "-s"), 5, "tool running")
+    b.proc.send_signal(signal.SIGTERM)
+    r = c.wait(id)
+    contains(text_of(r["result"]), "timed out after 600 ms")
+    eq(b.proc.wait(20), 0)
+    eq(b.records()[-1]["event"], "broker_stop")
+    eq(os.path.exists(b.socket), False, "the socket is removed")
+    p = run([TOOLGATE, "audit", "verify", b.audit_log, "--key", b.audit_pub])
+    eq(p.returncode, 0, p.stdout + p.stderr)
+
+
+b.close()
+
+
+# ---- a second broker for start-up and configuration behaviour ----
+
+@test
+def a_restarted_broker_continues_the_chain():
+    b2 = Broker([TOOLS[0]], POLICY)
+    try:
+        b2.start()
+        b2.client(AGENT_UID).call("echo", {"msg": "one"})
+        b2.stop()
+        n = len(b2.records())
+        b2.start()
+        b2.client(AGENT_UID).call("echo", {"msg": "two"})
+        b2.stop()
+        recs = b2.records()
+        eq(recs[n]["seq"], n + 1)
+        eq(recs[n]["event"], "broker_start")
+        p = run([TOOLGATE, "audit", "verify", b2.audit_log, "--key", b2.audit_pub])
+        eq(p.returncode, 0, p.stdout + p.stderr)
+        eq(os.stat(os.path.join(b2.state, "keys", "audit.key")).st_mode & 0o777, 0o600)
+    finally:
+        b2.close()
+
+
+@test
+def tools_list_pages_with_next_cursor():
+    many = [tool_file("t%03d" % i, [T("echo-args")]) for i in range(120)]
+    b3 = Broker(many, {"principals": {"a": {"uids": [AGENT_UID]}},
+                       "rules": [{"id": "r", "effect": "permit", "agents": ["a"], "tools": ["t*"]}]})
+    try:
+        b3.start()
+        c = b3.client(AGENT_UID)
+        names, cursor, pages = [], None, 0
+        while True:
+            r = c.request("tools/list", {"cursor": cursor} if cursor else {})["result"]
+            names += [t["name"] for t in r["tools"]]
+            pages += 1
+            cursor = r.get("nextCursor")
+            if not cursor:
+                break
+        eq(names, ["t%03d" % i for i in range(120)])
+        eq(pages, 3)
+        eq(c.request("tools/list", {"cursor": "garbage"})["error"]["code"], -32602)
+    finally:
+        b3.close()
+
+
+@test
+def a_seccomp_kill_is_reported_in_words():
+    prof = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "sandbox", "default.json")))
+    prof["syscalls"].append({"names": ["ptrace"], "action": "SCMP_ACT_KILL_PROCESS"})
+    b4 = Broker([tool_file("bad", [T("badsys"), "ptrace"], profile="killer")],
+                {"principals": {"a": {"uids": [AGENT_UID]}},
+                 "rules": [{"id": "r", "effect": "permit", "agents": ["a"], "tools": ["bad"]}]},
+                profiles={"killer": prof})
+    try:
+        b4.start()
+        r = b4.client(AGENT_UID).call("bad", {})
+        eq(r["isError"], True)
+        contains(text_of(r), "killed by signal 31 (SIGSYS): a system call its seccomp profile forbids")
+        eq(r["_meta"]["toolgate/execution"]["exit"], 128 + 31)
+    finally:
+        b4.close()
+
+
+@test
+def an_invalid_configuration_at_start_names_file_and_field_and_exits_1():
+    bad = tool_file("oops", [T("echo-args")])
+    bad["sandbox"]["limts"] = {}
+    b5 = Broker([bad], POLICY)
+    try:
+        p = run([__import__("tglib").TOOLGATED, "--config-dir", b5.config, "--state-dir", b5.state,
+                 "--socket", b5.socket, "--foreground"])
+        eq(p.returncode, 1)
+        contains(p.stderr, "tools.d/oops.json: sandbox.limts: unknown key")
+        p = run([TOOLGATE, "check-config", b5.config])
+        eq(p.returncode, 1)
+        contains(p.stderr, "tools.d/oops.json: sandbox.limts: unknown key")
+        p = run([__import__("tglib").TOOLGATED, "--check-config", "--config-dir", b5.config])
+        eq(p.returncode, 1)
+    finally:
+        b5.close()
+
+
+@test
+def the_shipped_configuration_is_valid():
+    p = run([TOOLGATE, "check-config", os.path.join(os.path.dirname(__file__), "..", "..")])
+    eq(p.returncode, 0, p.stderr)
+    contains(p.stdout, "kb.search")
+
+
+summary()
