@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 #include "error.h"
+#include "framing.h"
 
 struct config;
 struct audit_log;
@@ -68,7 +69,7 @@ struct conn {
 	pid_t pid;
 	char *in;                    /* bytes read, not yet a complete line */
 	size_t in_len, in_cap;
-	bool discarding;             /* skipping the rest of an oversize line */
+	struct framer framer;        /* line splitting with the size limit */
 	char *out;                   /* replies waiting to be written */
 	size_t out_len, out_cap, out_off;
 	bool want_write;             /* EPOLLOUT registered */

@@ -57,7 +57,7 @@ void jsonrpc_parse(const char *line, size_t len, struct jsonrpc_msg *m)
 		return;
 	}
 	json_error_t jerr;
-	m->root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	m->root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!m->root) {
 		char detail[200];
 		snprintf(detail, sizeof detail, "%s at column %d", jerr.text, jerr.column);

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "call.h"
 #include "config.h"
+#include "framing.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
@@ -278,44 +279,33 @@ static void conn_flush(struct conn *c)
 		conn_close(c, "client finished");
 }
 
+static void reply_oversize(struct conn *c)
+{
+	char msg[128];
+	snprintf(msg, sizeof msg, "Invalid Request: message exceeds the %zu-byte limit", c->framer.max);
+	conn_reply_error(c, NULL, JSONRPC_INVALID_REQUEST, msg);
+}
+
+/* Handle every complete line in the input buffer. */
 static void conn_process_input(struct conn *c)
 {
-	size_t max = c->srv->opt.max_message;
-	size_t start = 0;
-	while (!c->dead && start < c->in_len) {
-		char *nl = memchr(c->in + start, '\n', c->in_len - start);
-		if (!nl)
+	size_t off = 0;
+	while (!c->dead) {
+		const char *line = NULL;
+		size_t len = 0, used = 0;
+		enum frame_kind k = framing_next(&c->framer, c->in + off, c->in_len - off, &line, &len, &used);
+		off += used;
+		if (k == FRAME_LINE)
+			mcp_handle_line(c, line, len);
+		else if (k == FRAME_OVERSIZE)
+			reply_oversize(c);
+		else if (k == FRAME_NEED_MORE)
 			break;
-		size_t len = (size_t)(nl - (c->in + start));
-		if (c->discarding) {
-			c->discarding = false;
-		} else if (len > max) {
-			char msg[128];
-			snprintf(msg, sizeof msg, "Invalid Request: message exceeds the %zu-byte limit", max);
-			conn_reply_error(c, NULL, JSONRPC_INVALID_REQUEST, msg);
-		} else {
-			size_t l = len;
-			if (l && c->in[start + l - 1] == '\r')
-				l--;
-			if (l)
-				mcp_handle_line(c, c->in + start, l);
-		}
-		start += len + 1;
 	}
 	if (c->dead)
 		return;
-	memmove(c->in, c->in + start, c->in_len - start);
-	c->in_len -= start;
-	/* An unfinished line past the limit: answer now, skip to its newline. */
-	if (c->in_len > max) {
-		if (!c->discarding) {
-			char msg[128];
-			snprintf(msg, sizeof msg, "Invalid Request: message exceeds the %zu-byte limit", max);
-			conn_reply_error(c, NULL, JSONRPC_INVALID_REQUEST, msg);
-			c->discarding = true;
-		}
-		c->in_len = 0;
-	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
 }
 
 static void conn_on_event(struct conn *c, uint32_t events)
@@ -345,8 +335,10 @@ static void conn_on_event(struct conn *c, uint32_t events)
 			conn_process_input(c);
 		} else if (n == 0) {
 			c->read_closed = true;
-			if (c->in_len && !c->discarding)
-				mcp_handle_line(c, c->in, c->in_len); /* a last line without newline */
+			const char *line = NULL;
+			size_t len = 0;
+			if (framing_finish(&c->framer, c->in, c->in_len, &line, &len) == FRAME_LINE)
+				mcp_handle_line(c, line, len); /* a last line without newline */
 			c->in_len = 0;
 			if (!c->dead) {
 				conn_update_events(c);
@@ -391,6 +383,7 @@ static void accept_clients(struct server *s)
 		}
 		c->srv = s;
 		c->w = (struct watch){ WATCH_CONN, fd, c };
+		c->framer.max = s->opt.max_message;
 		c->uid = cr.uid;
 		c->gid = cr.gid;
 		c->pid = cr.pid;
