@@ -58,11 +58,6 @@
 #define ERRNO_MAX 4095
 #define PATH_LEN 192            /* "syscalls[12].args[3].valueTwo" and the like */          /* the kernel clamps SECCOMP_RET_ERRNO data to MAX_ERRNO */
 
-/* Any of these in clone's flags makes a new namespace: the root of most escapes. */
-#define CLONE_NAMESPACE_FLAGS \
-	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
-	 CLONE_NEWNET | CLONE_NEWCGROUP)
-
 /*
  * The allocation behind a struct seccomp_program: the public part first (so
  * the pointer handed out is the allocation), then what install needs.  The
@@ -870,6 +865,8 @@ static int build_baseline(const struct parse *ps, const struct host *h,
 		what = "clone3";
 		rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 	}
+	/* Any of these in clone's flags makes a namespace: one rule per flag,
+	 * since a filter can test "this bit is set" but not "any bit is set". */
 	static const uint64_t ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
 	                                     CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
 	                                     CLONE_NEWCGROUP };

@@ -13,6 +13,7 @@
  */
 #include "seccomp_profile.h"
 #include "testlib.h"
+#include <sodium.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -745,23 +746,27 @@ TEST(docker_default_profile_compiles_and_runs_echo)
 	seccomp_program_free(p);
 }
 
+/* SHA-256 of ../shared/vectors/seccomp/docker-default.json (Docker's default
+   profile, see sandbox/NOTICE), pinned so the check needs no ../shared. */
+#define DOCKER_DEFAULT_SHA256 "536529b665dd0972c37bfb569f5d4ac8a53592e7b00752bc39ff063ca9864c74"
+
 TEST(docker_profile_is_the_upstream_file_byte_for_byte)
 {
 	FILE *a = fopen("sandbox/docker.json", "rb");
-	FILE *b = fopen("../shared/vectors/seccomp/docker-default.json", "rb");
-	CHECK(a != NULL && b != NULL);
-	if (a && b) {
-		int ca, cb;
-		do {
-			ca = fgetc(a);
-			cb = fgetc(b);
-		} while (ca == cb && ca != EOF);
-		CHECK(ca == EOF && cb == EOF);
-	}
-	if (a)
-		fclose(a);
-	if (b)
-		fclose(b);
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	unsigned char buf[4096], d[crypto_hash_sha256_BYTES];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, a)) > 0)
+		crypto_hash_sha256_update(&st, buf, n);
+	fclose(a);
+	crypto_hash_sha256_final(&st, d);
+	char hex[65];
+	sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+	CHECK_STREQ(hex, DOCKER_DEFAULT_SHA256);
 }
 
 TEST(default_profile_runs_everyday_programs)
