@@ -3,6 +3,8 @@
  * subcommands.  Each takes the arguments after the word that selected it
  * (argv[0] is "verify", "show" or "keygen"), may print, and returns the
  * process exit code: 0 success, 1 invalid log / failure, 2 usage error.
+ * Results go to stdout; problems and usage errors to stderr (except with
+ * --json, where the verdict, valid or not, is the JSON on stdout).
  */
 #ifndef TOOLGATE_CLI_AUDIT_H
 #define TOOLGATE_CLI_AUDIT_H

@@ -325,7 +325,10 @@ out:
 
 /* ------------------------------------------------------------ reading */
 
-/* Reads a file line by line, never holding more than one line + a chunk. */
+/*
+ * Reads a file line by line.  Not getline(): that would grow its buffer to
+ * whatever one hostile line holds; this one stops at AUDIT_LINE_MAX + 1.
+ */
 struct line_reader {
 	int fd;
 	char *buf;
@@ -552,8 +555,9 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 		line = NULL;
 		if (torn_start > 0) {
 			x.label = "last complete line";
-			if (read_line_before(fd, a->path, torn_start - 1, &line, &len, err) < 0 ||
-			    check_record(line, len, &x, &seq, err) < 0) {
+			if (read_line_before(fd, a->path, torn_start - 1, &line, &len, err) < 0)
+				goto out;
+			if (check_record(line, len, &x, &seq, err) < 0) {
 				tg_err_prefix(err, "%s", a->path);
 				goto out;
 			}

@@ -207,10 +207,14 @@ int keys_generate(const char *key_path, const char *pub_path, struct tg_error *e
 	}
 	if (write_new_file(key_path, 0600, priv_pem, priv_len, err) < 0)
 		goto out;
-	if (write_new_file(pub_path, 0644, pub_pem, pub_len, err) < 0 ||
-	    fsync_parent_dir(key_path, err) < 0 || fsync_parent_dir(pub_path, err) < 0) {
-		/* A private key without its public half would block the next start. */
+	if (write_new_file(pub_path, 0644, pub_pem, pub_len, err) < 0) {
+		/* Both files or neither: a lone half would block the next attempt. */
 		unlink(key_path);
+		goto out;
+	}
+	if (fsync_parent_dir(key_path, err) < 0 || fsync_parent_dir(pub_path, err) < 0) {
+		unlink(key_path);
+		unlink(pub_path);
 		goto out;
 	}
 	rc = 0;
