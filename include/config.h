@@ -83,7 +83,5 @@ const struct tool *config_find_tool(const struct config *c, const char *name);
 struct config *config_ref(struct config *c);
 void config_unref(struct config *c);
 
-/* Read a whole regular file of at most max bytes (O_NOFOLLOW, no symlinks). */
-int config_read_file(const char *path, size_t max, char **out, size_t *len, struct tg_error *err);
 
 #endif

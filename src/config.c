@@ -12,7 +12,7 @@
  * policy.c; this file decides the order and owns the resulting snapshot.
  *
  * Load order: sandbox/ first (tools refer to profiles by name), then tools.d/,
- * then policies/.  Every file is read once through read_file_at(): regular
+ * then policies/.  Every file is read once through fileio_read_at(): regular
  * files only, never through a symlink, at most CONFIG_FILE_MAX bytes, and the
  * bytes that were parsed are the bytes that go into the snapshot's digest.
  * Error messages name files relative to the config dir ("tools.d/kb.json"),
@@ -33,6 +33,7 @@
  *   its own files, so they are read a second time here for the digest.
  */
 #include "config.h"
+#include "fileio.h"
 #include "policy.h"
 #include "schema.h"
 #include "seccomp_profile.h"
@@ -213,85 +214,13 @@ static int json_depth_exceeds(const json_t *j, int budget)
  * (a planted link to /etc/shadow must not become "config"); O_NONBLOCK keeps
  * a FIFO from hanging the loader before fstat rejects it.
  */
-static int read_file_at(int dirfd, const char *path, const char *display, size_t max,
-                        char **out, size_t *len, struct tg_error *err)
-{
-	int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			return tg_err(err, "%s: is a symbolic link; config files must be regular files", display);
-		return tg_err_errno(err, "%s", display);
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		tg_err_errno(err, "%s: fstat", display);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return tg_err(err, "%s: not a regular file", display);
-	}
-	if ((uint64_t)st.st_size > max) {
-		close(fd);
-		return tg_err(err, "%s: larger than %zu bytes", display, max);
-	}
-	/* The size may change under us: read until EOF, but never past max. */
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	char *buf = malloc(cap + 1);
-	if (!buf) {
-		close(fd);
-		return tg_err(err, "%s: out of memory", display);
-	}
-	for (;;) {
-		if (n == cap) {
-			if (n > max)
-				break;
-			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			char *nb = realloc(buf, ncap + 1);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return tg_err(err, "%s: out of memory", display);
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			tg_err_errno(err, "%s: read", display);
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n > max) {
-		free(buf);
-		return tg_err(err, "%s: larger than %zu bytes", display, max);
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-int config_read_file(const char *path, size_t max, char **out, size_t *len, struct tg_error *err)
-{
-	return read_file_at(AT_FDCWD, path, path, max, out, len, err);
-}
 
 /* Read, add to the digest, and parse one config file into a JSON object. */
 static json_t *load_json_file(struct loader *ld, int dirfd, const char *name, const char *display)
 {
 	char *buf;
 	size_t len;
-	if (read_file_at(dirfd, name, display, CONFIG_FILE_MAX, &buf, &len, ld->err) < 0)
+	if (fileio_read_at(dirfd, name, display, CONFIG_FILE_MAX, &buf, &len, ld->err) < 0)
 		return NULL;
 	if (EVP_DigestUpdate(ld->digest, display, strlen(display) + 1) != 1 ||
 	    EVP_DigestUpdate(ld->digest, buf, len) != 1) {

@@ -33,6 +33,7 @@
  * error naming the two entries rather than a surprise at run time.
  */
 #include "seccomp_profile.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -980,59 +981,13 @@ out:
 	return impl ? &impl->pub : NULL;
 }
 
-static int read_limited(const char *path, size_t max, char **out, size_t *len,
-                        struct tg_error *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return tg_err_errno(err, "%s: cannot open", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		tg_err_errno(err, "%s: fstat", path);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return tg_err(err, "%s: not a regular file", path);
-	}
-	/* One byte more than allowed tells a file that grew past the limit. */
-	char *buf = malloc(max + 1);
-	if (!buf) {
-		close(fd);
-		return tg_err(err, "%s: out of memory", path);
-	}
-	size_t n = 0;
-	while (n <= max) {
-		ssize_t r = read(fd, buf + n, max + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			tg_err_errno(err, "%s: read", path);
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n > max) {
-		free(buf);
-		return tg_err(err, "%s: larger than the limit of %zu bytes", path, max);
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
 
 struct seccomp_program *seccomp_profile_load(const char *path, const char *name,
                                              struct tg_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	if (read_limited(path, PROFILE_MAX_BYTES, &buf, &len, err) < 0)
+	if (fileio_read_at(AT_FDCWD, path, path, PROFILE_MAX_BYTES, &buf, &len, err) < 0)
 		return NULL;
 	/* jansson bounds nesting itself (2048 levels); the shape checks above
 	 * reject anything deeper than four. */

@@ -498,6 +498,19 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	return 0;
 }
 
+/* Release what the last batch closed (see server.h: the graveyard). */
+static void free_graveyards(struct server *s)
+{
+	call_free_graveyard(s);
+	while (s->grave_conns) {
+		struct conn *c = s->grave_conns;
+		s->grave_conns = c->grave_next;
+		free(c->in);
+		free(c->out);
+		free(c);
+	}
+}
+
 /* The commit phase of one iteration (see server.h). */
 static void commit(struct server *s)
 {
@@ -512,14 +525,7 @@ static void commit(struct server *s)
 		if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
 			conn_flush(c);
 	}
-	call_free_graveyard(s);
-	while (s->grave_conns) {
-		struct conn *c = s->grave_conns;
-		s->grave_conns = c->grave_next;
-		free(c->in);
-		free(c->out);
-		free(c);
-	}
+	free_graveyards(s);
 }
 
 int server_run(struct server *s, struct tg_error *err)
@@ -579,14 +585,7 @@ void server_fini(struct server *s)
 {
 	while (s->conns)
 		conn_close(s->conns, "broker stopping");
-	call_free_graveyard(s);
-	while (s->grave_conns) {
-		struct conn *c = s->grave_conns;
-		s->grave_conns = c->grave_next;
-		free(c->in);
-		free(c->out);
-		free(c);
-	}
+	free_graveyards(s);
 	if (s->listen_w.fd >= 0)
 		close(s->listen_w.fd);
 	if (s->owns_socket_path)

@@ -8,6 +8,7 @@
  * file that produces the message it checks.
  */
 #include "config.h"
+#include "fileio.h"
 #include "seccomp_profile.h"
 #include "testlib.h"
 
@@ -576,7 +577,7 @@ TEST(a_file_over_one_mebibyte_is_refused)
 	free(big);
 }
 
-TEST(config_read_file_reads_exactly_max_bytes_and_refuses_one_more)
+TEST(fileio_read_at_reads_exactly_max_bytes_and_refuses_one_more)
 {
 	cfg_create();
 	write_raw("f", "0123456789", 10, 0644);
@@ -585,12 +586,12 @@ TEST(config_read_file_reads_exactly_max_bytes_and_refuses_one_more)
 	char *buf = NULL;
 	size_t len = 0;
 	struct tg_error e = { "" };
-	CHECK(config_read_file(path, 10, &buf, &len, &e) == 0);
+	CHECK(fileio_read_at(AT_FDCWD, path, path, 10, &buf, &len, &e) == 0);
 	CHECK(len == 10);
 	CHECK_STREQ(buf, "0123456789");
 	free(buf);
 	buf = NULL;
-	CHECK(config_read_file(path, 9, &buf, &len, &e) == -1);
+	CHECK(fileio_read_at(AT_FDCWD, path, path, 9, &buf, &len, &e) == -1);
 	CHECK(buf == NULL);
 	char want[3 * PATH_MAX];
 	snprintf(want, sizeof want, "%s: larger than 9 bytes", path);
@@ -981,7 +982,7 @@ int main(void)
 	RUN(a_tool_file_must_be_a_json_object);
 	RUN(nesting_deeper_than_64_levels_is_refused);
 	RUN(a_file_over_one_mebibyte_is_refused);
-	RUN(config_read_file_reads_exactly_max_bytes_and_refuses_one_more);
+	RUN(fileio_read_at_reads_exactly_max_bytes_and_refuses_one_more);
 	RUN(a_symlinked_tool_file_is_refused);
 	RUN(a_fifo_or_directory_in_tools_d_is_refused_without_blocking);
 	RUN(an_unknown_key_is_named_at_every_level);

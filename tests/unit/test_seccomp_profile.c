@@ -420,7 +420,7 @@ TEST(load_names_the_file_on_open_size_and_json_errors)
 {
 	struct tg_error err = { "" };
 	CHECK(seccomp_profile_load("sandbox/no-such-profile.json", "x", &err) == NULL);
-	CHECK_STREQ(err.msg, "sandbox/no-such-profile.json: cannot open: No such file or directory");
+	CHECK_STREQ(err.msg, "sandbox/no-such-profile.json: No such file or directory");
 
 	CHECK(seccomp_profile_load("sandbox", "x", &err) == NULL);
 	CHECK_STREQ(err.msg, "sandbox: not a regular file");
@@ -439,7 +439,7 @@ TEST(load_names_the_file_on_open_size_and_json_errors)
 	}
 	char want[160];
 	CHECK(seccomp_profile_load(path, "big", &err) == NULL);
-	snprintf(want, sizeof want, "%s: larger than the limit of 1048576 bytes", path);
+	snprintf(want, sizeof want, "%s: larger than 1048576 bytes", path);
 	CHECK_STREQ(err.msg, want);
 
 	f = fopen(path, "w");
