@@ -5,7 +5,8 @@
  *   call_start(): tool lookup -> schema validation -> policy decision ->
  *     decision record; a refusal is answered here; a permit queues the
  *     exec_start record and the call joins the server's spawn queue;
- *   call_spawn_queued(): after the group fdatasync, sandbox_spawn();
+ *   call_spawn_queued(): sandbox_spawn(), the child waits at its gate;
+ *   call_release_gated(): after the group fdatasync, open the gates;
  *   call_on_event(): stdin feeding, stdout/stderr capture (capped), setup
  *     errors, exit (pidfd), deadline (timerfd);
  *   finish: exec_end record, result, reply.
@@ -26,8 +27,12 @@ struct call;
 /* Handle a tools/call request (id and params borrowed). */
 void call_start(struct conn *c, const json_t *id, json_t *params);
 
-/* Spawn every queued call whose start record is durable (after audit_sync). */
+/* Spawn every queued call; each child prepares and waits at its gate. */
 void call_spawn_queued(struct server *s);
+
+/* After audit_sync: open the gate of every spawned call whose start record
+   is durable; kill the others (fail closed). */
+void call_release_gated(struct server *s);
 
 void call_on_event(struct watch *w, uint32_t events);
 

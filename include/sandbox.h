@@ -2,10 +2,13 @@
  * sandbox.h: starting one tool in a confined child process.
  *
  * sandbox_spawn() clones a child into fresh mount, pid, ipc, uts and (unless
- * the tool has network "host") network namespaces, confines it step by step
- * (see sandbox.c for the order and why) and execs the tool's argv.  It never
- * blocks on the child: setup failures come back asynchronously on status_fd
- * (EOF without data means the exec succeeded).  The tool is pid 1 of its pid
+ * the tool has network "host") network namespaces and confines it step by
+ * step (see sandbox.c for the order and why).  The confined child then waits
+ * at a gate: it execs the tool's argv only after sandbox_release().  This
+ * lets the broker prepare the sandbox while the tool's start record is being
+ * made durable, without ever starting the tool before that.  sandbox_spawn
+ * never blocks on the child: setup failures come back asynchronously on
+ * status_fd (EOF without data means the exec succeeded).  The tool is pid 1 of its pid
  * namespace, so killing it ends every process it started.
  */
 #ifndef TOOLGATE_SANDBOX_H
@@ -24,6 +27,7 @@ struct sandbox_child {
 	int stdout_fd;   /* parent's read end (non-blocking) */
 	int stderr_fd;   /* parent's read end (non-blocking) */
 	int status_fd;   /* parent's read end: setup error text, or EOF on exec */
+	int gate_fd;     /* parent's write end of the gate; -1 once released */
 };
 
 /* Scratch tmpfs size for each call (the tool's cwd and TMPDIR). */
@@ -31,6 +35,10 @@ struct sandbox_child {
 #define SANDBOX_SCRATCH_PATH "/tmp"
 
 int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error *err);
+
+/* Open the gate: the confined child execs the tool.  0, or -1 (the child
+   is gone; its status fd says why). */
+int sandbox_release(struct sandbox_child *c);
 
 /* SIGKILL the child (and with it its whole pid namespace).  0 or -1. */
 int sandbox_kill(const struct sandbox_child *c);

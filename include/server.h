@@ -7,10 +7,14 @@
  * says what it is and who owns it.
  *
  * Each loop iteration handles a batch of events, then commits:
- *   1. audit_sync(): every record queued during the batch becomes durable
- *      with one fdatasync (group commit);
- *   2. calls whose start record is now durable are spawned;
- *   3. replies are written to the clients.
+ *   1. calls permitted in the batch are spawned: each child prepares its
+ *      sandbox and waits at its gate (see sandbox.h), on the other core,
+ *      while
+ *   2. audit_sync() makes every record queued during the batch durable with
+ *      one fdatasync (group commit);
+ *   3. the gates of calls whose start record is now durable open (if the
+ *      sync failed, those children are killed instead);
+ *   4. replies are written to the clients.
  * So no tool starts before its start record is on disk, and no client hears
  * of a decision before its record is.  Objects freed during a batch are put
  * on a graveyard list and released after it, so a later event of the same
@@ -96,13 +100,14 @@ struct server {
 	unsigned nconns;
 	unsigned ncalls;             /* calls in flight (queued or running) */
 	struct call *calls;          /* every live call (queued, running, abandoned) */
-	struct call *spawn_queue;    /* waiting for their start record's fdatasync */
+	struct call *spawn_queue;    /* permitted, to be spawned at the next commit */
+	struct call *gated;          /* spawned, waiting for their start record's fdatasync */
 	struct call *grave_calls;
 	struct conn *grave_conns;
 	bool draining;
 	uint64_t drain_deadline_ms;
 	bool stop;
-	uint64_t calls_total;
+	uint64_t calls_total;        /* tools/call requests that reached a decision */
 };
 
 /* Open the audit log, load the configuration, listen.  Errors name the cause. */

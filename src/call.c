@@ -67,6 +67,7 @@ struct call {
 	bool exited;
 	int wstatus;
 	bool timed_out;
+	bool released;              /* the gate opened: the tool itself ran */
 	bool cancelled;             /* no reply: cancelled, or the client left */
 	char stop_reason[160];      /* why the broker killed it, if it did */
 	struct timespec t0;
@@ -134,7 +135,6 @@ static void link_call(struct call *k)
 	c->calls = k;
 	c->ncalls++;
 	s->ncalls++;
-	s->calls_total++;
 }
 
 static void unlink_from_conn(struct call *k)
@@ -284,7 +284,7 @@ static void finish(struct call *k)
 	if (k->setup_len) {
 		snprintf(status, sizeof status, "the sandbox could not start the tool: %.*s",
 		         (int)k->setup_len, k->setup_error);
-	} else if (!ran) {
+	} else if (!ran || !k->released) {
 		snprintf(status, sizeof status, "not started: %s", k->stop_reason);
 	} else if (k->timed_out) {
 		snprintf(status, sizeof status, "timed out after %llu ms; the tool and every process "
@@ -445,6 +445,8 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	const char *agent = policy_principal_for_peer(cfg->policy, c->uid, c->gid);
 	json_t *no_rules = json_array();
 
+	s->calls_total++;
+
 	/* 1. Arguments against the input schema, before anything else. */
 	struct tg_error verr;
 	if (schema_validate(t->input_schema, owned_args, &verr) != 0) {
@@ -569,9 +571,9 @@ void call_spawn_queued(struct server *s)
 			finish(k);
 			continue;
 		}
-		if (audit_durable_seq(s->audit) < k->start_seq) {
+		if (s->audit_error[0]) {
 			snprintf(k->stop_reason, sizeof k->stop_reason,
-			         "its start record could not be made durable (%.100s)", s->audit_error);
+			         "the audit log cannot be written (%.100s)", s->audit_error);
 			finish(k);
 			continue;
 		}
@@ -590,6 +592,29 @@ void call_spawn_queued(struct server *s)
 			log_error("call", "%s: cannot watch the child: %s", k->tool->name, strerror(errno));
 			kill_call(k, "the broker could not supervise it");
 		}
+		k->queue_next = s->gated;
+		s->gated = k;
+	}
+}
+
+void call_release_gated(struct server *s)
+{
+	while (s->gated) {
+		struct call *k = s->gated;
+		s->gated = k->queue_next;
+		k->queue_next = NULL;
+		if (k->state != CALL_RUNNING || k->child.gate_fd < 0)
+			continue;
+		if (audit_durable_seq(s->audit) < k->start_seq) {
+			/* The tool must not start without its durable start record. */
+			snprintf(k->stop_reason, sizeof k->stop_reason,
+			         "its start record could not be made durable (%.100s)", s->audit_error);
+			kill_call(k, k->stop_reason);
+			continue;
+		}
+		k->released = true;
+		if (sandbox_release(&k->child) != 0)
+			log_warn("call", "%s: the child was gone before its gate opened", k->tool->name);
 	}
 }
 

@@ -8,7 +8,14 @@
  * the capability drop needs CAP_SETPCAP, kept across the uid switch with
  * PR_SET_KEEPCAPS; no_new_privs and the fd sweep come before seccomp, and
  * seccomp comes last so that the filter need only allow what the tool itself
- * does, plus the final execve.
+ * does, plus the gate's read and the final execve.
+ *
+ * The gate: fully confined, the child blocks reading one byte from a pipe.
+ * The broker writes it only once the call's start record is durable, so the
+ * tool never starts before its record, yet the expensive preparation (the
+ * namespaces, the seccomp attach) overlaps the audit log's fdatasync.  If
+ * the read does not return that byte (the broker withdrew the start, or the
+ * profile forbids read), the child exits without exec: it fails closed.
  *
  * The parent never waits for the child: a setup failure is written as one
  * line to a close-on-exec status pipe, which the event loop reads.
@@ -99,7 +106,8 @@ static void drop_all_capabilities(int status_fd)
 }
 
 static __attribute__((noreturn)) void child_main(const struct tool *t, char *const envp[],
-                                                 int in_fd, int out_fd, int err_fd, int status_fd)
+                                                 int in_fd, int out_fd, int err_fd, int status_fd,
+                                                 int gate_fd)
 {
 	/* The broker blocks its signals for signalfd; a tool must start with
 	   default dispositions and an empty mask. */
@@ -183,7 +191,16 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	if (seccomp_program_install(t->profile) != 0)
 		child_fail(status_fd, "loading the seccomp filter", errno);
 
-	/* 10. Exec the argv directly: never through a shell. */
+	/* 10. The gate (see the file comment): exec only on the broker's go. */
+	char go;
+	ssize_t g;
+	do
+		g = read(gate_fd, &go, 1);
+	while (g < 0 && errno == EINTR);
+	if (g != 1)
+		child_fail(status_fd, "waiting for the broker's go", g == 0 ? ECANCELED : errno);
+
+	/* 11. Exec the argv directly: never through a shell. */
 	execve(t->argv[0], t->argv, envp);
 	child_fail(status_fd, "execve", errno);
 }
@@ -216,15 +233,16 @@ static void close_pair(int p[2])
 int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
+	int gate[2] = { -1, -1 };
 	char **envp = build_env(t);
 	int rc = -1;
 
 	c->pid = -1;
-	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = -1;
+	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = c->gate_fd = -1;
 	if (!envp)
 		return tg_err(err, "sandbox: out of memory");
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) ||
-	    pipe2(st, O_CLOEXEC)) {
+	    pipe2(st, O_CLOEXEC) || pipe2(gate, O_CLOEXEC)) {
 		tg_err_errno(err, "sandbox: pipe2");
 		goto out;
 	}
@@ -250,7 +268,8 @@ int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error
 		close(out[0]);
 		close(errp[0]);
 		close(st[0]);
-		child_main(t, envp, in[0], out[1], errp[1], st[1]);
+		close(gate[1]);
+		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0]);
 	}
 
 	c->pid = (pid_t)pid;
@@ -263,6 +282,8 @@ int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error
 	errp[0] = -1;
 	c->status_fd = st[0];
 	st[0] = -1;
+	c->gate_fd = gate[1];
+	gate[1] = -1;
 	fcntl(c->stdin_fd, F_SETFL, O_NONBLOCK);
 	fcntl(c->stdout_fd, F_SETFL, O_NONBLOCK);
 	fcntl(c->stderr_fd, F_SETFL, O_NONBLOCK);
@@ -273,8 +294,21 @@ out:
 	close_pair(out);
 	close_pair(errp);
 	close_pair(st);
+	close_pair(gate);
 	free(envp);
 	return rc;
+}
+
+int sandbox_release(struct sandbox_child *c)
+{
+	static const char go = 'g';
+	ssize_t n;
+	do
+		n = write(c->gate_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	close(c->gate_fd);
+	c->gate_fd = -1;
+	return n == 1 ? 0 : -1;
 }
 
 int sandbox_kill(const struct sandbox_child *c)
@@ -299,7 +333,8 @@ int sandbox_reap(const struct sandbox_child *c, int *wstatus)
 
 void sandbox_close(struct sandbox_child *c)
 {
-	int *fds[] = { &c->pidfd, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd, &c->status_fd };
+	int *fds[] = { &c->pidfd, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd, &c->status_fd,
+	               &c->gate_fd };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);

@@ -514,12 +514,13 @@ static void free_graveyards(struct server *s)
 /* The commit phase of one iteration (see server.h). */
 static void commit(struct server *s)
 {
+	call_spawn_queued(s);
 	if (audit_pending(s->audit)) {
 		struct tg_error err;
 		if (audit_sync(s->audit, &err) != 0)
 			note_audit_failure(s, &err);
 	}
-	call_spawn_queued(s);
+	call_release_gated(s);
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))

@@ -128,8 +128,9 @@ static int cmd_call(int argc, char **argv)
 	long timeout_ms = -1;
 	bool as_json = false;
 	int ch;
+	/* Options may come before or after TOOL and ARGS_JSON (GNU permutation). */
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': token = optarg; break;
 		case 'T': {

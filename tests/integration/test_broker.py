@@ -326,6 +326,10 @@ def the_cli_exit_codes_follow_the_contract():
     eq((p.returncode, p.stderr.strip()), (2, "toolgate call: Unknown tool: nosuch"))
     p = run([TOOLGATE] + sock + ["call", "echo", "[1]"])
     eq(p.returncode, 2)
+    p = run([TOOLGATE] + sock + ["call", "echo", '{"msg":"late opts"}', "--timeout", "5", "--json"])
+    eq((p.returncode, json.loads(p.stdout)["isError"]), (0, False), p.stderr)
+    p = run([TOOLGATE] + sock + ["call", "sleeper.long", "--timeout", "0.3"])
+    eq((p.returncode, p.stderr.strip()), (2, "toolgate call: no answer within 0.3 s; the call was cancelled"))
     p = run([TOOLGATE, "--socket", b.dir + "/nothing.sock", "list"])
     eq(p.returncode, 2)
     contains(p.stderr, "cannot connect to the broker at")
@@ -360,7 +364,10 @@ def sigterm_lets_running_calls_finish_then_writes_a_final_record():
     r = c.wait(id)
     contains(text_of(r["result"]), "timed out after 600 ms")
     eq(b.proc.wait(20), 0)
-    eq(b.records()[-1]["event"], "broker_stop")
+    stop = b.records()[-1]
+    eq(stop["event"], "broker_stop")
+    eq(stop["calls"], len([r for r in b.records() if r["event"] == "decision"]),
+       "the stop record counts every call that reached a decision")
     eq(os.path.exists(b.socket), False, "the socket is removed")
     p = run([TOOLGATE, "audit", "verify", b.audit_log, "--key", b.audit_pub])
     eq(p.returncode, 0, p.stdout + p.stderr)

@@ -1,0 +1,150 @@
+/*
+ * Unit tests: the sandboxed child (sandbox.c).  Runs as root, like the broker;
+ * run from the repository root (it loads sandbox/default.json).
+ */
+#include "config.h"
+#include "sandbox.h"
+#include "seccomp_profile.h"
+#include "testlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct seccomp_program *profile;
+
+static void make_tool(struct tool *t, char **argv, char **env)
+{
+	memset(t, 0, sizeof *t);
+	t->name = "t";
+	t->argv = argv;
+	t->env = env;
+	t->uid = 65534;
+	t->gid = 65534;
+	t->profile = profile;
+	t->network = TOOL_NET_NONE;
+	t->limits = (struct tool_limits){ .timeout_ms = 5000, .cpu_seconds = 5, .memory_mb = 256,
+	                                  .processes = 64, .open_files = 64, .file_size_mb = 1,
+	                                  .output_bytes = 65536 };
+}
+
+/* Read a pipe to EOF (bounded wait); returns bytes read. */
+static size_t slurp(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	size_t n = 0;
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, timeout_ms) <= 0)
+			break;
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static int wait_exit(struct sandbox_child *c)
+{
+	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+	poll(&p, 1, 5000);
+	int ws = -1;
+	CHECK(sandbox_reap(c, &ws) == 0);
+	return ws;
+}
+
+TEST(the_tool_does_not_run_before_its_gate_opens)
+{
+	char *argv[] = { "/bin/echo", "ran", NULL };
+	char *env[] = { NULL };
+	struct tool t;
+	make_tool(&t, argv, env);
+	struct sandbox_child c;
+	struct tg_error err;
+	CHECK(sandbox_spawn(&t, &c, &err) == 0);
+	close(c.stdin_fd);
+	c.stdin_fd = -1;
+	struct pollfd p = { .fd = c.stdout_fd, .events = POLLIN };
+	CHECK(poll(&p, 1, 300) == 0); /* 300 ms: prepared, but nothing ran */
+	CHECK(sandbox_release(&c) == 0);
+	char out[64];
+	slurp(c.stdout_fd, out, sizeof out, 5000);
+	CHECK_STREQ(out, "ran\n");
+	CHECK(WIFEXITED(wait_exit(&c)));
+	sandbox_close(&c);
+}
+
+TEST(a_gate_closed_without_go_never_execs_the_tool)
+{
+	char *argv[] = { "/bin/echo", "ran", NULL };
+	char *env[] = { NULL };
+	struct tool t;
+	make_tool(&t, argv, env);
+	struct sandbox_child c;
+	struct tg_error err;
+	CHECK(sandbox_spawn(&t, &c, &err) == 0);
+	close(c.gate_fd); /* the broker withdraws the start */
+	c.gate_fd = -1;
+	char out[64], status[256];
+	slurp(c.stdout_fd, out, sizeof out, 5000);
+	slurp(c.status_fd, status, sizeof status, 5000);
+	CHECK_STREQ(out, "");
+	CHECK_STREQ(status, "waiting for the broker's go: Operation canceled");
+	int ws = wait_exit(&c);
+	CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 127);
+	sandbox_close(&c);
+}
+
+TEST(a_missing_executable_is_reported_on_the_status_pipe)
+{
+	char *argv[] = { "/nonexistent/tool", NULL };
+	char *env[] = { NULL };
+	struct tool t;
+	make_tool(&t, argv, env);
+	struct sandbox_child c;
+	struct tg_error err;
+	CHECK(sandbox_spawn(&t, &c, &err) == 0);
+	CHECK(sandbox_release(&c) == 0);
+	char status[256];
+	slurp(c.status_fd, status, sizeof status, 5000);
+	CHECK_STREQ(status, "execve: No such file or directory");
+	wait_exit(&c);
+	sandbox_close(&c);
+}
+
+TEST(exit_statuses_are_described_in_words)
+{
+	char buf[200];
+	sandbox_describe_status(3 << 8, buf, sizeof buf);
+	CHECK_STREQ(buf, "exited with status 3");
+	sandbox_describe_status(SIGKILL, buf, sizeof buf);
+	CHECK_STREQ(buf, "killed by signal 9 (SIGKILL)");
+	sandbox_describe_status(SIGSYS, buf, sizeof buf);
+	CHECK_STREQ(buf, "killed by signal 31 (SIGSYS): a system call its seccomp profile forbids");
+	sandbox_describe_status(SIGXCPU, buf, sizeof buf);
+	CHECK_STREQ(buf, "killed by signal 24 (SIGXCPU): its cpu_seconds limit ran out");
+	CHECK(sandbox_exit_number(3 << 8) == 3);
+	CHECK(sandbox_exit_number(SIGKILL) == 137);
+}
+
+int main(void)
+{
+	struct tg_error err;
+	profile = seccomp_profile_load("sandbox/default.json", "default", &err);
+	if (!profile) {
+		printf("cannot load sandbox/default.json: %s\n0 passed, 1 failed\n", err.msg);
+		return 1;
+	}
+	RUN(the_tool_does_not_run_before_its_gate_opens);
+	RUN(a_gate_closed_without_go_never_execs_the_tool);
+	RUN(a_missing_executable_is_reported_on_the_status_pipe);
+	RUN(exit_statuses_are_described_in_words);
+	seccomp_program_free(profile);
+	return TEST_SUMMARY();
+}
