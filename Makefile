@@ -105,17 +105,27 @@ bench: deps
 check-config: all
 	$(BINDIR)/toolgate check-config .
 
+# Binaries go to PREFIX; /etc/toolgate gets the sandbox profiles and empty
+# tools.d/ and policies/ (a valid configuration that permits nothing), never
+# overwriting what an admin changed; the demo's tools and configuration go to
+# PREFIX/share/toolgate/demo as an example (toolgated --config-dir there).
+DEMODIR = $(PREFIX)/share/toolgate/demo
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/toolgate
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINDIR)/toolgated $(DESTDIR)$(PREFIX)/sbin/toolgated
 	install -m 0755 $(BINDIR)/toolgate $(DESTDIR)$(PREFIX)/bin/toolgate
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/toolgate/tools.d $(DESTDIR)$(SYSCONFDIR)/toolgate/policies \
-		$(DESTDIR)$(SYSCONFDIR)/toolgate/sandbox $(DESTDIR)$(SYSCONFDIR)/toolgate/keys/issuers \
-		$(DESTDIR)$(SYSCONFDIR)/toolgate/bin
-	install -m 0644 sandbox/*.json $(DESTDIR)$(SYSCONFDIR)/toolgate/sandbox/
-	install -m 0644 policies/*.json $(DESTDIR)$(SYSCONFDIR)/toolgate/policies/
-	install -m 0644 tools.d/*.json $(DESTDIR)$(SYSCONFDIR)/toolgate/tools.d/
-	install -m 0755 $(DEMO_BINS) $(DESTDIR)$(SYSCONFDIR)/toolgate/bin/
+		$(DESTDIR)$(SYSCONFDIR)/toolgate/sandbox $(DESTDIR)$(SYSCONFDIR)/toolgate/keys/issuers
+	@for f in sandbox/*.json sandbox/NOTICE; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/toolgate/$$f; \
+		if [ -e "$$t" ]; then echo "install: keeping existing $$t"; else install -m 0644 $$f "$$t"; fi; \
+	done
+	install -d $(DESTDIR)$(DEMODIR)/bin $(DESTDIR)$(DEMODIR)/tools.d $(DESTDIR)$(DEMODIR)/policies \
+		$(DESTDIR)$(DEMODIR)/sandbox
+	install -m 0755 $(DEMO_BINS) $(DESTDIR)$(DEMODIR)/bin/
+	install -m 0644 tools.d/*.json $(DESTDIR)$(DEMODIR)/tools.d/
+	install -m 0644 policies/*.json $(DESTDIR)$(DEMODIR)/policies/
+	install -m 0644 sandbox/*.json sandbox/NOTICE $(DESTDIR)$(DEMODIR)/sandbox/
 
 clean:
 	rm -rf build bin

@@ -40,6 +40,7 @@ struct tool {
 	char *title;             /* may be NULL */
 	char *description;       /* may be NULL */
 	char **argv;             /* NULL-terminated; argv[0] resolved to an absolute path */
+	bool script;             /* argv[0] starts with "#!" */
 	bool has_sha256;
 	unsigned char sha256[32];
 	struct schema *input_schema;   /* always set (defaults to {"type":"object"}) */

@@ -591,6 +591,15 @@ static int parse_command(struct tool *t, const json_t *doc, const char *dir, str
 			return tg_err(err, "%s: command[0]: %s: not executable", t->file, path);
 		return tg_err_errno(err, "%s: command[0]: %s", t->file, path);
 	}
+	/* A "#!" script must be exec'd by path (see sandbox.c); note which. */
+	char magic[2] = { 0, 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0) {
+		if (read(fd, magic, 2) < 0)
+			magic[0] = 0;
+		close(fd);
+	}
+	t->script = magic[0] == '#' && magic[1] == '!';
 	return 0;
 }
 

@@ -139,6 +139,16 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	if (t->network == TOOL_NET_LOOPBACK)
 		bring_up_loopback(status_fd);
 
+	/* The tool's executable, held open before any mount can hide it (the
+	   scratch tmpfs covers /tmp): step 11 execs this very file.  A "#!"
+	   script is exec'd by path, as its interpreter must reopen it by name. */
+	int exe_fd = -1;
+	if (!t->script) {
+		exe_fd = open(t->argv[0], O_PATH | O_CLOEXEC);
+		if (exe_fd < 0)
+			child_fail(status_fd, "opening the executable", errno);
+	}
+
 	/* 2. A private scratch directory: a fresh tmpfs over /tmp owned by the
 	   tool's uid, gone with the mount namespace when the call ends. */
 	char opts[128];
@@ -201,7 +211,10 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 		child_fail(status_fd, "waiting for the broker's go", g == 0 ? ECANCELED : errno);
 
 	/* 11. Exec the argv directly: never through a shell. */
-	execve(t->argv[0], t->argv, envp);
+	if (exe_fd >= 0)
+		syscall(SYS_execveat, exe_fd, "", t->argv, envp, AT_EMPTY_PATH);
+	else
+		execve(t->argv[0], t->argv, envp);
 	child_fail(status_fd, "execve", errno);
 }
 

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 "usage: toolgate [--socket PATH] list [--json]\n"
 "       toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
 "       toolgate [--socket PATH] status\n"
-"       toolgate check-config DIR\n"
+"       toolgate check-config DIR [--json]\n"
 "       toolgate keygen --out PREFIX\n"
 "       toolgate audit verify LOG --key AUDIT.pub [--json]\n"
 "       toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]\n");
@@ -228,20 +228,35 @@ static int cmd_status(int argc, char **argv)
 
 static int cmd_check_config(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: toolgate check-config DIR\n");
+	bool as_json = argc == 3 && strcmp(argv[2], "--json") == 0;
+	if (argc != 2 && !as_json) {
+		fprintf(stderr, "usage: toolgate check-config DIR [--json]\n");
 		return 2;
 	}
 	struct tg_error err;
 	struct config *c = config_load(argv[1], &err);
-	if (!c) {
+	if (as_json) {
+		json_t *tools = json_array();
+		for (size_t i = 0; c && i < c->ntools; i++)
+			json_array_append_new(tools, json_pack("{s:s, s:s, s:b}", "name", c->tools[i]->name,
+			                      "file", c->tools[i]->file, "enabled", c->tools[i]->enabled));
+		json_t *r = json_pack("{s:b, s:s?, s:o, s:I, s:s?}", "valid", c != NULL,
+		                      "error", c ? NULL : err.msg, "tools", tools,
+		                      "profiles", (json_int_t)(c ? c->nprofiles : 0),
+		                      "digest", c ? c->digest : NULL);
+		json_dumpf(r, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(r);
+	} else if (!c) {
 		fprintf(stderr, "%s\n", err.msg);
-		return 1;
+	} else {
+		printf("%s: valid: %zu tools, %zu sandbox profiles\n", argv[1], c->ntools, c->nprofiles);
+		for (size_t i = 0; i < c->ntools; i++)
+			printf("  %-24s %s%s\n", c->tools[i]->name, c->tools[i]->file,
+			       c->tools[i]->enabled ? "" : " (disabled)");
 	}
-	printf("%s: valid: %zu tools, %zu sandbox profiles\n", argv[1], c->ntools, c->nprofiles);
-	for (size_t i = 0; i < c->ntools; i++)
-		printf("  %-24s %s%s\n", c->tools[i]->name, c->tools[i]->file,
-		       c->tools[i]->enabled ? "" : " (disabled)");
+	if (!c)
+		return 1;
 	config_unref(c);
 	return 0;
 }

@@ -3,10 +3,9 @@ several uids.  Each test states the behaviour a user relies on and asserts the
 exact answer they see."""
 import json
 import os
+import shutil
 import signal
-import socket
-import subprocess
-import time
+import tempfile
 
 from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, processes_with, run, summary,
                    test, text_of, tool_file, wait_until)
@@ -14,6 +13,10 @@ from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, processes_with, r
 AGENT_UID, OTHER_UID, STRANGER_UID = 41001, 41002, 41999
 T = lambda name: os.path.join(TEST_TOOLS, name)
 MARK = "tg-it-%d" % os.getpid()
+# A tool binary under /tmp, which the sandbox's scratch tmpfs covers.
+TMP_TOOL_DIR = tempfile.mkdtemp(prefix="tg-tool-", dir="/tmp")
+os.chmod(TMP_TOOL_DIR, 0o755)
+TMP_ECHO = shutil.copy(T("echo-args"), TMP_TOOL_DIR)
 
 TOOLS = [
     tool_file("echo", [T("echo-args")], schema={
@@ -28,6 +31,7 @@ TOOLS = [
     tool_file("inspect", [T("inspect")], env={"LANG": "C.UTF-8", "GREETING": "hi"}),
     tool_file("badsys", [T("badsys"), "ptrace"]),
     tool_file("danger.delete", [T("echo-args")], effect="write"),
+    tool_file("tmp.echo", [TMP_ECHO]),
 ]
 POLICY = {
     "principals": {"agent": {"uids": [AGENT_UID]}, "other": {"uids": [OTHER_UID]},
@@ -54,6 +58,12 @@ def a_permitted_call_returns_the_tools_stdout_and_names_the_rule():
     eq((d["decision"], d["rule"], d["rules"]), ("permit", "agent-tools", ["agent-tools"]))
     ex = r["_meta"]["toolgate/execution"]
     eq((ex["exit"], ex["status"], ex["truncated"]), (0, "exited with status 0", False))
+
+
+@test
+def a_tool_whose_binary_lives_under_tmp_still_runs():
+    r = b.client(AGENT_UID).call("tmp.echo", {"x": 1})
+    eq((r["isError"], json.loads(text_of(r))), (False, {"x": 1}), text_of(r))
 
 
 @test
@@ -374,6 +384,7 @@ def sigterm_lets_running_calls_finish_then_writes_a_final_record():
 
 
 b.close()
+shutil.rmtree(TMP_TOOL_DIR, ignore_errors=True)
 
 
 # ---- a second broker for start-up and configuration behaviour ----
@@ -453,8 +464,12 @@ def an_invalid_configuration_at_start_names_file_and_field_and_exits_1():
         p = run([TOOLGATE, "check-config", b5.config])
         eq(p.returncode, 1)
         contains(p.stderr, "tools.d/oops.json: sandbox.limts: unknown key")
+        p = run([TOOLGATE, "check-config", b5.config, "--json"])
+        eq((p.returncode, json.loads(p.stdout)["valid"]), (1, False))
+        contains(json.loads(p.stdout)["error"], "tools.d/oops.json: sandbox.limts: unknown key")
         p = run([__import__("tglib").TOOLGATED, "--check-config", "--config-dir", b5.config])
         eq(p.returncode, 1)
+        contains(p.stderr, "toolgated: invalid configuration: tools.d/oops.json: sandbox.limts: unknown key")
     finally:
         b5.close()
 

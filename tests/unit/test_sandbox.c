@@ -113,7 +113,7 @@ TEST(a_missing_executable_is_reported_on_the_status_pipe)
 	CHECK(sandbox_release(&c) == 0);
 	char status[256];
 	slurp(c.status_fd, status, sizeof status, 5000);
-	CHECK_STREQ(status, "execve: No such file or directory");
+	CHECK_STREQ(status, "opening the executable: No such file or directory");
 	wait_exit(&c);
 	sandbox_close(&c);
 }
