@@ -305,20 +305,22 @@ def one_record_verifies_with_stock_openssl():
 @test
 def a_flipped_byte_anywhere_in_the_log_is_caught_at_its_seq():
     data = open(b.audit_log, "rb").read()
-    lines = data.split(b"\n")
+    lines = data.split(b"\n")[:-1]
     copy = b.dir + "/flipped.log"
-    for seq in (1, 5, len(lines) - 1):
-        line = lines[seq - 1]
-        for pos in (len(line) // 3, len(line) - 5):
+    checked = 0
+    for seq in (1, len(lines) // 2, len(lines)):
+        start = sum(len(l) + 1 for l in lines[:seq - 1])
+        for pos in range(0, len(lines[seq - 1]) + 1, 5):  # + 1: its newline too
             mutated = bytearray(data)
-            off = sum(len(l) + 1 for l in lines[:seq - 1]) + pos
-            mutated[off] ^= 0x01
+            mutated[start + pos] ^= 0x01
             open(copy, "wb").write(bytes(mutated))
             p = run([TOOLGATE, "audit", "verify", copy, "--key", b.audit_pub])
-            eq(p.returncode, 1, "flip at seq %d pos %d" % (seq, pos))
             out = p.stdout + p.stderr
-            if ("seq %d:" % seq) not in out and ("expected seq %d)" % seq) not in out:
-                raise AssertionError("flip in seq %d reported as: %s" % (seq, out))
+            if p.returncode != 1 or (("seq %d:" % seq) not in out and
+                                     ("expected seq %d)" % seq) not in out):
+                raise AssertionError("flip at seq %d byte %d: exit %d, %s" % (seq, pos, p.returncode, out))
+            checked += 1
+    assert checked > 100, checked
 
 
 @test
