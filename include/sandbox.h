@@ -14,7 +14,9 @@
 #ifndef TOOLGATE_SANDBOX_H
 #define TOOLGATE_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
 
@@ -34,7 +36,38 @@ struct sandbox_child {
 #define SANDBOX_SCRATCH_MB 64
 #define SANDBOX_SCRATCH_PATH "/tmp"
 
-int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error *err);
+/*
+ * Spawn.  netns_fd >= 0 is a fresh network namespace from the pool (see
+ * below) that the child joins instead of creating one; sandbox_spawn takes
+ * ownership of it (it is closed either way).  -1 creates one in clone3.
+ */
+int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
+                  struct tg_error *err);
+
+/*
+ * Fresh network namespaces made ahead of time.  Creating one costs about as
+ * much as the rest of a sandbox together, so the broker makes them while it is
+ * idle: netns_pool_fill_one() unshares a new one, keeps an fd to it, and
+ * returns the broker to its own namespace before returning.  Each namespace
+ * is handed to exactly one call and never reused, so no two calls ever share
+ * one (abstract Unix sockets and loopback are per namespace).
+ */
+#define NETNS_POOL_MAX 8
+
+struct netns_pool {
+	int home_fd;                 /* the broker's own network namespace */
+	int fds[NETNS_POOL_MAX];
+	unsigned n, target;
+	uint64_t made, taken, missed;  /* for toolgate/status */
+};
+
+int netns_pool_init(struct netns_pool *p, unsigned target, struct tg_error *err);
+bool netns_pool_wants_more(const struct netns_pool *p);
+/* Make one namespace (blocks for the kernel's creation cost).  0 or -1. */
+int netns_pool_fill_one(struct netns_pool *p, struct tg_error *err);
+/* A namespace for one call, or -1 when the pool is empty. */
+int netns_pool_take(struct netns_pool *p);
+void netns_pool_fini(struct netns_pool *p);
 
 /* Open the gate: the confined child execs the tool.  0, or -1 (the child
    is gone; its status fd says why). */

@@ -30,6 +30,7 @@
 #include <jansson.h>
 #include "error.h"
 #include "framing.h"
+#include "sandbox.h"
 
 struct config;
 struct audit_log;
@@ -104,6 +105,7 @@ struct server {
 	struct call *gated;          /* spawned, waiting for their start record's fdatasync */
 	struct call *grave_calls;
 	struct conn *grave_conns;
+	struct netns_pool netns;     /* fresh network namespaces, made while idle */
 	bool draining;
 	uint64_t drain_deadline_ms;
 	bool stop;

@@ -579,7 +579,8 @@ void call_spawn_queued(struct server *s)
 		}
 		struct tg_error err;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
-		if (sandbox_spawn(k->tool, &k->child, &err) != 0) {
+		int netns_fd = k->tool->network == TOOL_NET_HOST ? -1 : netns_pool_take(&s->netns);
+		if (sandbox_spawn(k->tool, netns_fd, &k->child, &err) != 0) {
 			snprintf(k->setup_error, sizeof k->setup_error, "%.250s", err.msg);
 			k->setup_len = strlen(k->setup_error);
 			k->state = CALL_RUNNING;

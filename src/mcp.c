@@ -106,6 +106,9 @@ static void handle_status(struct conn *c, const json_t *id)
 		"calls_total", (json_int_t)s->calls_total,
 		"config_digest", s->config->digest, "audit_seq", (json_int_t)audit_last_seq(s->audit),
 		"draining", s->draining, "audit_error", s->audit_error[0] ? s->audit_error : NULL);
+	json_object_set_new(r, "netns_pool", json_pack("{s:I, s:I, s:I, s:I}",
+		"ready", (json_int_t)s->netns.n, "made", (json_int_t)s->netns.made,
+		"taken", (json_int_t)s->netns.taken, "missed", (json_int_t)s->netns.missed));
 	conn_reply_result(c, id, r);
 }
 

@@ -29,6 +29,7 @@
 #include <grp.h>
 #include <linux/sched.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ static void drop_all_capabilities(int status_fd)
 
 static __attribute__((noreturn)) void child_main(const struct tool *t, char *const envp[],
                                                  int in_fd, int out_fd, int err_fd, int status_fd,
-                                                 int gate_fd)
+                                                 int gate_fd, int netns_fd)
 {
 	/* The broker blocks its signals for signalfd; a tool must start with
 	   default dispositions and an empty mask. */
@@ -129,9 +130,16 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		child_fail(status_fd, "dup2", errno);
 
-	/* 1. Namespaces: clone3 already put us in new mount, pid, ipc, uts and
-	   (unless network "host") network namespaces.  Make every mount private
-	   first so that nothing we mount propagates back to the host. */
+	/* 1. Namespaces: clone3 already put us in new mount, pid, ipc and uts
+	   namespaces and, unless network "host", a new network namespace, or
+	   we join the fresh, never used one the broker made ahead of time. */
+	if (netns_fd >= 0) {
+		if (setns(netns_fd, CLONE_NEWNET) != 0)
+			child_fail(status_fd, "joining its network namespace", errno);
+		close(netns_fd);
+	}
+	/* Make every mount private first, so that nothing we mount propagates
+	   back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		child_fail(status_fd, "making mounts private", errno);
 	if (sethostname("toolgate", 8) != 0)
@@ -243,7 +251,8 @@ static void close_pair(int p[2])
 	p[0] = p[1] = -1;
 }
 
-int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error *err)
+int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
+                  struct tg_error *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int gate[2] = { -1, -1 };
@@ -252,8 +261,15 @@ int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error
 
 	c->pid = -1;
 	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = c->gate_fd = -1;
-	if (!envp)
+	if (t->network == TOOL_NET_HOST && netns_fd >= 0) {
+		close(netns_fd);  /* a host-network tool keeps the broker's namespace */
+		netns_fd = -1;
+	}
+	if (!envp) {
+		if (netns_fd >= 0)
+			close(netns_fd);
 		return tg_err(err, "sandbox: out of memory");
+	}
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) ||
 	    pipe2(st, O_CLOEXEC) || pipe2(gate, O_CLOEXEC)) {
 		tg_err_errno(err, "sandbox: pipe2");
@@ -264,7 +280,7 @@ int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error
 	struct clone_args ca;
 	memset(&ca, 0, sizeof ca);
 	ca.flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-	if (t->network != TOOL_NET_HOST)
+	if (t->network != TOOL_NET_HOST && netns_fd < 0)
 		ca.flags |= CLONE_NEWNET;
 	ca.pidfd = (__u64)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
@@ -282,7 +298,7 @@ int sandbox_spawn(const struct tool *t, struct sandbox_child *c, struct tg_error
 		close(errp[0]);
 		close(st[0]);
 		close(gate[1]);
-		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0]);
+		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd);
 	}
 
 	c->pid = (pid_t)pid;
@@ -308,8 +324,73 @@ out:
 	close_pair(errp);
 	close_pair(st);
 	close_pair(gate);
+	if (netns_fd >= 0)
+		close(netns_fd);
 	free(envp);
 	return rc;
+}
+
+/* ---- the network namespace pool (see sandbox.h) ---- */
+
+int netns_pool_init(struct netns_pool *p, unsigned target, struct tg_error *err)
+{
+	memset(p, 0, sizeof *p);
+	p->target = target > NETNS_POOL_MAX ? NETNS_POOL_MAX : target;
+	p->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (p->home_fd < 0)
+		return tg_err_errno(err, "opening /proc/self/ns/net");
+	return 0;
+}
+
+bool netns_pool_wants_more(const struct netns_pool *p)
+{
+	return p->home_fd >= 0 && p->n < p->target;
+}
+
+int netns_pool_fill_one(struct netns_pool *p, struct tg_error *err)
+{
+	if (unshare(CLONE_NEWNET) != 0)
+		return tg_err_errno(err, "unshare(CLONE_NEWNET)");
+	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int saved = errno;
+	/* Back home before anything else can happen in this thread: if that
+	   fails the broker must not go on (its own sockets and host-network
+	   tools would be in the wrong namespace), so the pool stops for good. */
+	if (setns(p->home_fd, CLONE_NEWNET) != 0) {
+		tg_err_errno(err, "returning to the broker's network namespace");
+		if (fd >= 0)
+			close(fd);
+		close(p->home_fd);
+		p->home_fd = -1;
+		p->target = 0;
+		return -1;
+	}
+	if (fd < 0) {
+		errno = saved;
+		return tg_err_errno(err, "opening the new network namespace");
+	}
+	p->fds[p->n++] = fd;
+	p->made++;
+	return 0;
+}
+
+int netns_pool_take(struct netns_pool *p)
+{
+	if (p->n == 0) {
+		p->missed++;
+		return -1;
+	}
+	p->taken++;
+	return p->fds[--p->n];
+}
+
+void netns_pool_fini(struct netns_pool *p)
+{
+	while (p->n)
+		close(p->fds[--p->n]);
+	if (p->home_fd >= 0)
+		close(p->home_fd);
+	p->home_fd = -1;
 }
 
 int sandbox_release(struct sandbox_child *c)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #define READ_CHUNK (64 * 1024)
+#define NETNS_POOL_TARGET 4    /* enough for a burst; refilled while idle */
 #define OUT_MAX    (64u * 1024 * 1024)  /* a client that stops reading is dropped */
 
 void server_options_defaults(struct server_options *o)
@@ -458,6 +459,7 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	s->opt = *o;
 	s->epfd = -1;
 	s->listen_w = (struct watch){ WATCH_LISTEN, -1, s };
+	s->netns.home_fd = -1;
 	s->signal_w = (struct watch){ WATCH_SIGNAL, -1, s };
 
 	s->config = config_load(o->config_dir, err);
@@ -478,6 +480,9 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->signal_w.fd < 0 || s->epfd < 0)
 		return tg_err_errno(err, "signalfd/epoll_create1");
+
+	if (netns_pool_init(&s->netns, NETNS_POOL_TARGET, err) != 0)
+		return -1;
 
 	int fd = o->socket_fd >= 0 ? o->socket_fd : inherited_socket();
 	if (fd < 0)
@@ -546,11 +551,20 @@ int server_run(struct server *s, struct tg_error *err)
 			}
 			timeout = (int)(s->drain_deadline_ms > now ? s->drain_deadline_ms - now : 0) + 1;
 		}
-		int n = epoll_wait(s->epfd, ev, 64, timeout);
+		/* With nothing else to do, make a network namespace for a later
+		   call (see sandbox.h); never while events wait. */
+		bool idle_work = !s->draining && netns_pool_wants_more(&s->netns);
+		int n = epoll_wait(s->epfd, ev, 64, idle_work ? 0 : timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return tg_err_errno(err, "epoll_wait");
+		}
+		if (n == 0 && idle_work) {
+			struct tg_error perr;
+			if (netns_pool_fill_one(&s->netns, &perr) != 0)
+				log_warn("sandbox", "network namespace pool: %s", perr.msg);
+			continue;
 		}
 		for (int i = 0; i < n; i++) {
 			struct watch *w = ev[i].data.ptr;
@@ -591,6 +605,7 @@ void server_fini(struct server *s)
 		close(s->listen_w.fd);
 	if (s->owns_socket_path)
 		unlink(s->opt.socket_path);
+	netns_pool_fini(&s->netns);
 	if (s->signal_w.fd >= 0)
 		close(s->signal_w.fd);
 	if (s->epfd >= 0)

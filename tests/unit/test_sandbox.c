@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,7 +68,7 @@ TEST(the_tool_does_not_run_before_its_gate_opens)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, &c, &err) == 0);
 	close(c.stdin_fd);
 	c.stdin_fd = -1;
 	struct pollfd p = { .fd = c.stdout_fd, .events = POLLIN };
@@ -88,7 +89,7 @@ TEST(a_gate_closed_without_go_never_execs_the_tool)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, &c, &err) == 0);
 	close(c.gate_fd); /* the broker withdraws the start */
 	c.gate_fd = -1;
 	char out[64], status[256];
@@ -109,13 +110,69 @@ TEST(a_missing_executable_is_reported_on_the_status_pipe)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, &c, &err) == 0);
 	CHECK(sandbox_release(&c) == 0);
 	char status[256];
 	slurp(c.status_fd, status, sizeof status, 5000);
 	CHECK_STREQ(status, "opening the executable: No such file or directory");
 	wait_exit(&c);
 	sandbox_close(&c);
+}
+
+static ino_t ns_inode(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static ino_t fd_inode(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+TEST(the_netns_pool_makes_distinct_namespaces_and_keeps_the_broker_home)
+{
+	struct netns_pool p;
+	struct tg_error err;
+	ino_t home = ns_inode("/proc/self/ns/net");
+	CHECK(netns_pool_init(&p, 2, &err) == 0);
+	CHECK(netns_pool_wants_more(&p));
+	CHECK(netns_pool_fill_one(&p, &err) == 0);
+	CHECK(ns_inode("/proc/self/ns/net") == home);
+	CHECK(netns_pool_fill_one(&p, &err) == 0);
+	CHECK(ns_inode("/proc/self/ns/net") == home);
+	CHECK(!netns_pool_wants_more(&p));
+	int a = netns_pool_take(&p), b = netns_pool_take(&p);
+	CHECK(a >= 0 && b >= 0);
+	CHECK(fd_inode(a) != fd_inode(b) && fd_inode(a) != home && fd_inode(b) != home);
+	CHECK(netns_pool_take(&p) == -1);
+	CHECK(p.made == 2 && p.taken == 2 && p.missed == 1);
+	close(a);
+	close(b);
+	netns_pool_fini(&p);
+}
+
+TEST(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down)
+{
+	struct netns_pool p;
+	struct tg_error err;
+	CHECK(netns_pool_init(&p, 1, &err) == 0 && netns_pool_fill_one(&p, &err) == 0);
+	char *argv[] = { "/bin/cat", "/proc/net/dev", NULL };
+	char *env[] = { NULL };
+	struct tool t;
+	make_tool(&t, argv, env);
+	struct sandbox_child c;
+	CHECK(sandbox_spawn(&t, netns_pool_take(&p), &c, &err) == 0);
+	CHECK(sandbox_release(&c) == 0);
+	char out[4096];
+	slurp(c.stdout_fd, out, sizeof out, 5000);
+	/* Header lines, then exactly one interface: lo, with no traffic. */
+	CHECK_CONTAINS(out, "    lo:       0       0");
+	CHECK(strstr(out, "eth") == NULL && strstr(out, "ifb") == NULL);
+	wait_exit(&c);
+	sandbox_close(&c);
+	netns_pool_fini(&p);
 }
 
 TEST(exit_statuses_are_described_in_words)
@@ -144,6 +201,8 @@ int main(void)
 	RUN(the_tool_does_not_run_before_its_gate_opens);
 	RUN(a_gate_closed_without_go_never_execs_the_tool);
 	RUN(a_missing_executable_is_reported_on_the_status_pipe);
+	RUN(the_netns_pool_makes_distinct_namespaces_and_keeps_the_broker_home);
+	RUN(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down);
 	RUN(exit_statuses_are_described_in_words);
 	seccomp_program_free(profile);
 	return TEST_SUMMARY();
