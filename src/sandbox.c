@@ -60,6 +60,30 @@ static __attribute__((noreturn)) void child_fail(int status_fd, const char *step
 	_exit(127);
 }
 
+/*
+ * Close every fd from 3 up except those in keep (unsorted, -1 ignored).  Done
+ * first thing after clone: close-on-exec only acts at exec, and until then
+ * this child would hold the broker's other descriptors, among them other
+ * calls' pipe ends (a tool would never see EOF on its stdin while a sibling
+ * waiting at its gate still held the write end).
+ */
+static int close_all_but(const int *keep, size_t n)
+{
+	unsigned lo = 3;
+	for (;;) {
+		/* The smallest kept fd >= lo. */
+		unsigned next = ~0U;
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= (int)lo && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next == ~0U)
+			return (int)syscall(SYS_close_range, lo, ~0U, 0);
+		if (next > lo && syscall(SYS_close_range, lo, next - 1, 0) != 0)
+			return -1;
+		lo = next + 1;
+	}
+}
+
 static void set_rlimit(int status_fd, int resource, rlim_t value, const char *what)
 {
 	struct rlimit rl = { value, value };
@@ -126,9 +150,13 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	if (setsid() < 0)
 		child_fail(status_fd, "setsid", errno);
 
-	/* stdin/stdout/stderr become the broker's pipes. */
+	/* stdin/stdout/stderr become the broker's pipes; nothing else of the
+	   broker's stays open (see close_all_but). */
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		child_fail(status_fd, "dup2", errno);
+	const int keep[] = { status_fd, gate_fd, netns_fd };
+	if (close_all_but(keep, sizeof keep / sizeof keep[0]) != 0)
+		child_fail(status_fd, "closing the broker's descriptors", errno);
 
 	/* 1. Namespaces: clone3 already put us in new mount, pid, ipc and uts
 	   namespaces and, unless network "host", a new network namespace, or

@@ -102,7 +102,8 @@ def a_forbidden_tool_is_refused_by_the_forbid_rule():
 @test
 def a_when_condition_that_fails_denies_and_says_which():
     c = b.client(OTHER_UID)
-    eq(c.call("echo", {"msg": "a", "n": 5})["isError"], False)
+    r0 = c.call("echo", {"msg": "a", "n": 5})
+    eq(r0["isError"], False, text_of(r0))
     r = c.call("echo", {"msg": "a", "n": 6})
     d = r["_meta"]["toolgate/decision"]
     eq(d["decision"], "deny")
@@ -365,6 +366,27 @@ def a_reload_adds_a_dropped_in_tool_and_a_broken_one_changes_nothing():
     contains(rec["reason"], "tools.d/broken.json")
     eq(c.call("late", {})["isError"], False, "the previous configuration stays in force")
     os.unlink(os.path.join(b.config, "tools.d", "broken.json"))
+
+
+@test
+def a_prepared_sandbox_is_used_once_and_never_after_a_reload_changed_its_tool():
+    c = b.client(AGENT_UID)
+    env_of = lambda: [e for e in json.loads(text_of(c.call("inspect", {})))["env"] if e.startswith("GREETING=")]
+    eq(env_of(), ["GREETING=hi"])
+    status = lambda: c.request("toolgate/status")["result"]["prepared_sandboxes"]
+    wait_until(lambda: status()["ready"] >= 1, 5, "a sandbox prepared for the next call")
+    taken = status()["taken"]
+    eq(env_of(), ["GREETING=hi"])
+    eq(status()["taken"], taken + 1, "the second call took the prepared sandbox")
+    wait_until(lambda: status()["ready"] >= 1, 5, "prepared again")
+    t = [x for x in TOOLS if x["name"] == "inspect"][0]
+    b.write_tool(dict(t, env={"LANG": "C.UTF-8", "GREETING": "changed"}))
+    n = len(b.records())
+    b.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: any(r["event"] == "config_load" for r in b.records()[n:]), 5, "the reload")
+    eq(env_of(), ["GREETING=changed"], "the sandbox prepared under the old tool was discarded")
+    b.write_tool(t)
+    b.proc.send_signal(signal.SIGHUP)
 
 
 @test

@@ -119,6 +119,32 @@ TEST(a_missing_executable_is_reported_on_the_status_pipe)
 	sandbox_close(&c);
 }
 
+TEST(a_gated_sibling_does_not_hold_another_calls_stdin_open)
+{
+	char *argv[] = { "/bin/cat", NULL };
+	char *env[] = { NULL };
+	struct tool t;
+	make_tool(&t, argv, env);
+	struct sandbox_child a, b;
+	struct tg_error err;
+	CHECK(sandbox_spawn(&t, -1, &a, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, &b, &err) == 0); /* forked while a's pipes were open */
+	CHECK(sandbox_release(&a) == 0);
+	CHECK(write(a.stdin_fd, "x", 1) == 1);
+	close(a.stdin_fd);
+	a.stdin_fd = -1;
+	char out[16];
+	slurp(a.stdout_fd, out, sizeof out, 3000);
+	CHECK_STREQ(out, "x");
+	struct pollfd p = { .fd = a.pidfd, .events = POLLIN };
+	CHECK(poll(&p, 1, 3000) == 1); /* cat saw EOF and exited while b still waits */
+	wait_exit(&a);
+	sandbox_close(&a);
+	sandbox_kill(&b);
+	wait_exit(&b);
+	sandbox_close(&b);
+}
+
 static ino_t ns_inode(const char *path)
 {
 	struct stat st;
@@ -201,6 +227,7 @@ int main(void)
 	RUN(the_tool_does_not_run_before_its_gate_opens);
 	RUN(a_gate_closed_without_go_never_execs_the_tool);
 	RUN(a_missing_executable_is_reported_on_the_status_pipe);
+	RUN(a_gated_sibling_does_not_hold_another_calls_stdin_open);
 	RUN(the_netns_pool_makes_distinct_namespaces_and_keeps_the_broker_home);
 	RUN(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down);
 	RUN(exit_statuses_are_described_in_words);
