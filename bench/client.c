@@ -86,6 +86,7 @@ struct options {
 	const char *socket_path;
 	const char *tool;
 	enum expect expect;
+	unsigned think_ms;  /* pause between sequential calls (an agent's think time) */
 };
 
 /* One connection to the broker, with the bytes read past the last line handed out. */
@@ -489,6 +490,8 @@ static int run_latency(const struct options *o, unsigned runs, double max_second
 	}
 	uint64_t deadline = now_ns() + (uint64_t)(max_seconds * 1e9);
 	while (n < runs && now_ns() < deadline) {
+		if (o->think_ms)
+			usleep(o->think_ms * 1000u);
 		int r = call_checked(&c, o, &t);
 		if (r == 0) {
 			lat[n++] = t;
@@ -639,7 +642,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: client --socket PATH --wait SECONDS\n"
 		"       client --socket PATH [--tool NAME] [--expect ok|denied] [--runs N] [--max-seconds S]"
-		" [--warmup N]\n"
+		" [--warmup N] [--think-ms MS]\n"
 		"       client --socket PATH [--tool NAME] [--expect ok|denied] --clients C --duration S\n");
 }
 
@@ -669,6 +672,8 @@ int main(int argc, char **argv)
 			bad = parse_uint(v, "--runs", 1, 1000000, &runs);
 		else if (!strcmp(a, "--warmup"))
 			bad = parse_uint(v, "--warmup", 0, 1000000, &warmup);
+		else if (!strcmp(a, "--think-ms"))
+			bad = parse_uint(v, "--think-ms", 0, 60000, &o.think_ms);
 		else if (!strcmp(a, "--clients"))
 			bad = parse_uint(v, "--clients", 1, 1024, &clients);
 		else if (!strcmp(a, "--max-seconds"))

@@ -6,10 +6,6 @@
  * pipes, pidfd and deadline timerfd) is registered with a struct watch that
  * says what it is and who owns it.
  *
- * When epoll has nothing to report, the loop does idle work, one item at a
- * time: a prepared sandbox for a recently called tool (prespawn.h), else a
- * fresh network namespace for the pool (sandbox.h).
- *
  * Each loop iteration handles a batch of events, then commits:
  *   1. calls permitted in the batch are spawned: each child prepares its
  *      sandbox and waits at its gate (see sandbox.h), on the other core,
@@ -34,7 +30,6 @@
 #include <jansson.h>
 #include "error.h"
 #include "framing.h"
-#include "prespawn.h"
 #include "sandbox.h"
 
 struct config;
@@ -45,7 +40,6 @@ enum watch_kind {
 	WATCH_LISTEN, WATCH_SIGNAL, WATCH_CONN,
 	WATCH_CALL_STDIN, WATCH_CALL_STDOUT, WATCH_CALL_STDERR,
 	WATCH_CALL_STATUS, WATCH_CALL_PIDFD, WATCH_CALL_TIMER,
-	WATCH_PRESPAWN_PIDFD,
 };
 
 struct watch {
@@ -112,7 +106,6 @@ struct server {
 	struct call *grave_calls;
 	struct conn *grave_conns;
 	struct netns_pool netns;     /* fresh network namespaces, made while idle */
-	struct prespawn prespawn;    /* sandboxes prepared while idle */
 	bool draining;
 	uint64_t drain_deadline_ms;
 	bool stop;

@@ -14,7 +14,6 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "policy.h"
-#include "prespawn.h"
 #include "sandbox.h"
 #include "schema.h"
 #include "server.h"
@@ -580,13 +579,8 @@ void call_spawn_queued(struct server *s)
 		}
 		struct tg_error err;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
-		/* A sandbox prepared while idle, else a fresh one (prespawn.h). */
-		int netns_fd = -1;
-		bool ready = prespawn_take(s, k->cfg, k->tool, &k->child) == 0;
-		if (!ready && k->tool->network != TOOL_NET_HOST)
-			netns_fd = netns_pool_take(&s->netns);
-		prespawn_want(s, k->cfg, k->tool);
-		if (!ready && sandbox_spawn(k->tool, netns_fd, &k->child, &err) != 0) {
+		int netns_fd = k->tool->network == TOOL_NET_HOST ? -1 : netns_pool_take(&s->netns);
+		if (sandbox_spawn(k->tool, netns_fd, &k->child, &err) != 0) {
 			snprintf(k->setup_error, sizeof k->setup_error, "%.250s", err.msg);
 			k->setup_len = strlen(k->setup_error);
 			k->state = CALL_RUNNING;

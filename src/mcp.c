@@ -109,9 +109,6 @@ static void handle_status(struct conn *c, const json_t *id)
 	json_object_set_new(r, "netns_pool", json_pack("{s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->netns.n, "made", (json_int_t)s->netns.made,
 		"taken", (json_int_t)s->netns.taken, "missed", (json_int_t)s->netns.missed));
-	json_object_set_new(r, "prepared_sandboxes", json_pack("{s:I, s:I, s:I, s:I}",
-		"ready", (json_int_t)s->prespawn.nready, "made", (json_int_t)s->prespawn.made,
-		"taken", (json_int_t)s->prespawn.taken, "failed", (json_int_t)s->prespawn.failed));
 	conn_reply_result(c, id, r);
 }
 

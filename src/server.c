@@ -420,7 +420,6 @@ static void reload(struct server *s)
 		return;
 	}
 	struct config *old = s->config;
-	prespawn_discard_all(s, "configuration reloaded");
 	s->config = n;
 	config_unref(old);
 	log_info("config", "reloaded %s: %zu tools, digest %.16s", n->dir, n->ntools, n->digest);
@@ -433,7 +432,6 @@ static void begin_drain(struct server *s)
 		return;
 	s->draining = true;
 	s->drain_deadline_ms = server_now_ms() + s->opt.grace_ms;
-	prespawn_discard_all(s, "the broker is stopping");
 	log_info("broker", "draining: no new calls; %u in flight, grace %u ms", s->ncalls, s->opt.grace_ms);
 	if (s->listen_w.fd >= 0) {
 		server_unwatch(s, &s->listen_w);
@@ -555,8 +553,7 @@ int server_run(struct server *s, struct tg_error *err)
 		}
 		/* With nothing else to do, make a network namespace for a later
 		   call (see sandbox.h); never while events wait. */
-		bool idle_work = !s->draining &&
-		                 (prespawn_has_work(s) || netns_pool_wants_more(&s->netns));
+		bool idle_work = !s->draining && netns_pool_wants_more(&s->netns);
 		int n = epoll_wait(s->epfd, ev, 64, idle_work ? 0 : timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -565,9 +562,7 @@ int server_run(struct server *s, struct tg_error *err)
 		}
 		if (n == 0 && idle_work) {
 			struct tg_error perr;
-			if (prespawn_has_work(s))
-				prespawn_work(s);
-			else if (netns_pool_fill_one(&s->netns, &perr) != 0)
+			if (netns_pool_fill_one(&s->netns, &perr) != 0)
 				log_warn("sandbox", "network namespace pool: %s", perr.msg);
 			continue;
 		}
@@ -587,9 +582,6 @@ int server_run(struct server *s, struct tg_error *err)
 					conn_on_event(c, ev[i].events);
 				break;
 			}
-			case WATCH_PRESPAWN_PIDFD:
-				prespawn_on_event(w);
-				break;
 			default:
 				call_on_event(w, ev[i].events);
 				break;
@@ -613,7 +605,6 @@ void server_fini(struct server *s)
 		close(s->listen_w.fd);
 	if (s->owns_socket_path)
 		unlink(s->opt.socket_path);
-	prespawn_discard_all(s, "the broker is stopping");
 	netns_pool_fini(&s->netns);
 	if (s->signal_w.fd >= 0)
 		close(s->signal_w.fd);
