@@ -58,7 +58,7 @@ deps:
 	@scripts/deps.sh
 
 $(O)/obj/%.o: src/%.c $(wildcard include/*.h) | $(O)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(O)/obj $(O)/tests $(BINDIR) build/test-tools build/bench:
 	@mkdir -p $@

@@ -173,7 +173,11 @@ static int inherited_socket(void)
 
 static void conn_update_events(struct conn *c)
 {
-	uint32_t ev = (c->read_closed ? 0 : EPOLLIN) | (c->want_write ? EPOLLOUT : 0) | EPOLLRDHUP;
+	/* Once the peer has shut down its side, stop asking for EPOLLIN and
+	   EPOLLRDHUP: both stay ready (level-triggered) and would spin the loop
+	   while the client waits for its answers.  EPOLLHUP and EPOLLERR are
+	   reported regardless and still end the connection. */
+	uint32_t ev = (c->read_closed ? 0 : EPOLLIN | EPOLLRDHUP) | (c->want_write ? EPOLLOUT : 0);
 	struct epoll_event e = { .events = ev, .data.ptr = &c->w };
 	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->w.fd, &e);
 }

@@ -143,6 +143,25 @@ def pipelined_calls_on_one_connection_all_get_their_own_answer():
     eq(c.wait(ids[4])["result"], {})
 
 
+def broker_cpu_seconds():
+    with open("/proc/%d/stat" % b.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@test
+def a_half_closed_client_gets_its_answer_and_the_broker_does_not_spin_meanwhile():
+    c = b.client(AGENT_UID)
+    id = c.call_async("tools/call", {"name": "sleeper", "arguments": {}})  # runs 600 ms
+    c.sock.shutdown(__import__("socket").SHUT_WR)
+    before = broker_cpu_seconds()
+    r = c.wait(id)
+    used = broker_cpu_seconds() - before
+    contains(text_of(r["result"]), "timed out after 600 ms")
+    if used > 0.2:
+        raise AssertionError("the broker used %.2f s of CPU while waiting 0.6 s" % used)
+
+
 @test
 def more_calls_in_flight_than_the_connection_limit_get_a_clear_error():
     c = b.client(AGENT_UID)
