@@ -508,14 +508,17 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		"network", t->network == TOOL_NET_HOST ? "host" :
 		           t->network == TOOL_NET_LOOPBACK ? "loopback" : "none",
 		"run_as", t->run_as);
-	if (!k->stdin_buf || server_audit(s, dec, &k->decision_seq) != 0 ||
-	    server_audit(s, start, &k->start_seq) != 0) {
-		if (k->stdin_buf)
-			json_decref(start);
-		else {
-			json_decref(dec);
-			json_decref(start);
-		}
+	/* server_audit consumes its record whatever happens. */
+	int audited = -1;
+	if (!k->stdin_buf) {
+		json_decref(dec);
+		json_decref(start);
+	} else if (server_audit(s, dec, &k->decision_seq) != 0) {
+		json_decref(start);
+	} else {
+		audited = server_audit(s, start, &k->start_seq);
+	}
+	if (audited != 0) {
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
 		                 "Internal error: the audit log cannot be written; the tool was not started");
 		free_call(k);
