@@ -107,32 +107,60 @@ static void bring_up_loopback(int status_fd)
 	close(s);
 }
 
+/*
+ * The two capability states the child passes through, built by the parent
+ * before clone: the child must not allocate (it may be cloned from a
+ * multi-threaded broker, where another thread can hold the allocator's lock
+ * at that moment), and libcap's cap_set_proc, cap_drop_bound and
+ * cap_reset_ambient only make system calls.
+ */
+struct cap_states {
+	cap_t setpcap;  /* permitted = effective = {CAP_SETPCAP} */
+	cap_t none;     /* every set empty */
+};
+
+static int cap_states_make(struct cap_states *cs)
+{
+	cap_value_t setpcap = CAP_SETPCAP;
+	cs->setpcap = cap_init();
+	cs->none = cap_init();
+	if (!cs->setpcap || !cs->none ||
+	    cap_set_flag(cs->setpcap, CAP_PERMITTED, 1, &setpcap, CAP_SET) != 0 ||
+	    cap_set_flag(cs->setpcap, CAP_EFFECTIVE, 1, &setpcap, CAP_SET) != 0)
+		return -1;
+	return 0;
+}
+
+static void cap_states_free(struct cap_states *cs)
+{
+	if (cs->setpcap)
+		cap_free(cs->setpcap);
+	if (cs->none)
+		cap_free(cs->none);
+}
+
 /* Drop every capability from every set.  Runs after the uid switch with
    KEEPCAPS set, so CAP_SETPCAP is still permitted for the bounding set. */
-static void drop_all_capabilities(int status_fd)
+static void drop_all_capabilities(int status_fd, const struct cap_states *cs)
 {
-	cap_t caps = cap_get_proc();
-	if (!caps)
-		child_fail(status_fd, "cap_get_proc", errno);
-	cap_value_t setpcap = CAP_SETPCAP;
-	if (cap_set_flag(caps, CAP_EFFECTIVE, 1, &setpcap, CAP_SET) != 0 || cap_set_proc(caps) != 0)
-		child_fail(status_fd, "raising CAP_SETPCAP to drop the bounding set", errno);
+	if (cap_set_proc(cs->setpcap) != 0)
+		child_fail(status_fd, "keeping only CAP_SETPCAP to drop the bounding set", errno);
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
 		if (CAP_IS_SUPPORTED(c) && cap_drop_bound(c) != 0)
 			child_fail(status_fd, "cap_drop_bound", errno);
 	}
 	if (cap_reset_ambient() != 0)
 		child_fail(status_fd, "cap_reset_ambient", errno);
-	if (cap_clear(caps) != 0 || cap_set_proc(caps) != 0)
+	if (cap_set_proc(cs->none) != 0)
 		child_fail(status_fd, "clearing effective, permitted and inheritable capabilities", errno);
-	cap_free(caps);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
 		child_fail(status_fd, "PR_SET_KEEPCAPS 0", errno);
 }
 
 static __attribute__((noreturn)) void child_main(const struct tool *t, char *const envp[],
                                                  int in_fd, int out_fd, int err_fd, int status_fd,
-                                                 int gate_fd, int netns_fd)
+                                                 int gate_fd, int netns_fd,
+                                                 const struct cap_states *caps)
 {
 	/* The broker blocks its signals for signalfd; a tool must start with
 	   default dispositions and an empty mask. */
@@ -209,16 +237,19 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   the permitted set across setresuid just long enough for step 5. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
 		child_fail(status_fd, "PR_SET_KEEPCAPS 1", errno);
-	if (setgroups(0, NULL) != 0)
+	/* Raw system calls, not glibc's wrappers: those broadcast the change to
+	   every thread glibc believes the process has, and a child cloned from
+	   a multi-threaded broker inherits that belief but not the threads. */
+	if (syscall(SYS_setgroups, 0, NULL) != 0)
 		child_fail(status_fd, "setgroups", errno);
-	if (setresgid(t->gid, t->gid, t->gid) != 0)
+	if (syscall(SYS_setresgid, t->gid, t->gid, t->gid) != 0)
 		child_fail(status_fd, "setresgid", errno);
-	if (setresuid(t->uid, t->uid, t->uid) != 0)
+	if (syscall(SYS_setresuid, t->uid, t->uid, t->uid) != 0)
 		child_fail(status_fd, "setresuid", errno);
 
 	/* 5. No capabilities at all: effective, permitted, inheritable, ambient
 	   and bounding. */
-	drop_all_capabilities(status_fd);
+	drop_all_capabilities(status_fd, caps);
 
 	/* 6. no_new_privs: exec can never grant privileges (setuid bits, file
 	   capabilities), and it lets an unprivileged process load seccomp. */
@@ -285,6 +316,7 @@ int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int gate[2] = { -1, -1 };
 	char **envp = build_env(t);
+	struct cap_states caps = { NULL, NULL };
 	int rc = -1;
 
 	c->pid = -1;
@@ -297,6 +329,10 @@ int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
 		if (netns_fd >= 0)
 			close(netns_fd);
 		return tg_err(err, "sandbox: out of memory");
+	}
+	if (cap_states_make(&caps) != 0) {
+		tg_err_errno(err, "sandbox: preparing the capability states");
+		goto out;
 	}
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) ||
 	    pipe2(st, O_CLOEXEC) || pipe2(gate, O_CLOEXEC)) {
@@ -326,7 +362,7 @@ int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
 		close(errp[0]);
 		close(st[0]);
 		close(gate[1]);
-		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd);
+		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd, &caps);
 	}
 
 	c->pid = (pid_t)pid;
@@ -354,6 +390,7 @@ out:
 	close_pair(gate);
 	if (netns_fd >= 0)
 		close(netns_fd);
+	cap_states_free(&caps);
 	free(envp);
 	return rc;
 }
