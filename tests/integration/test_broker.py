@@ -534,6 +534,7 @@ def when_the_audit_log_cannot_be_written_no_tool_starts_and_callers_are_told_why
         eq(c.request("ping")["result"], {}, "the broker stays up")
     finally:
         b6.stop(signal.SIGKILL)
+        b6.proc = None  # killed on purpose: no log dump
         run(["umount", b6.state])
         b6.close()
 
