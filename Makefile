@@ -51,7 +51,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=build/bench/%)
 
-.PHONY: all deps test test-unit demo bench install clean check-config
+.PHONY: all deps test test-unit demo bench install clean check-config fuzz
 all: $(BINDIR)/toolgated $(BINDIR)/toolgate $(DEMO_BINS)
 
 deps:
@@ -101,6 +101,19 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all test-tools $(BENCH_BINS)
 	@bench/run.sh
+
+# Coverage-guided fuzzing of the parsers of untrusted input (libFuzzer, with
+# ASan and UBSan): FUZZ_SECONDS each (default 60).  Not part of make test.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard include/*.h)
+	@mkdir -p build/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) -o $@ $< \
+		$(LIB_SRCS) $(PKG_LIBS)
+fuzz: deps $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do echo "== $$t"; mkdir -p build/fuzz/corpus-$$(basename $$t); \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus-$$(basename $$t) \
+		2>&1 | tail -n 3 || exit 1; done
 
 check-config: all
 	$(BINDIR)/toolgate check-config .
