@@ -60,6 +60,21 @@ bool policy_has_principal(const struct policy_set *ps, const char *name);
 
 void policy_free(struct policy_set *ps);
 
+/*
+ * A compiled `when` object on its own, with the same grammar and load-time
+ * checks as a rule's (used for the extra conditions of a delegation token's
+ * scope).  `where` prefixes errors ("token scope refund.issue").
+ */
+struct policy_when;
+struct policy_when *policy_when_compile(const json_t *when, const char *where,
+                                        struct tg_error *err);
+/* True only when every condition holds: a missing attribute or a type
+   mismatch counts as not holding.  When false, why (if non-NULL) names the
+   first condition that failed, e.g. "args.amount_cents <= 2000". */
+bool policy_when_holds(const struct policy_when *w, const char *principal, const char *user,
+                       const json_t *args, char *why, size_t whylen);
+void policy_when_free(struct policy_when *w);
+
 /* Glob match of a tool name against a pattern ("kb.*", "*.delete", "*"). */
 bool policy_tool_pattern_match(const char *pattern, const char *tool);
 
