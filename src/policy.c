@@ -73,6 +73,13 @@ struct cond {
 	char *text;             /* "args.amount_cents <= 5000", for reasons */
 };
 
+/* A `when`: the AND of its conditions (a rule's, or a token scope's). */
+struct policy_when {
+	struct cond *conds;
+	size_t nconds;
+	json_t *doc;            /* standalone ones: keeps the borrowed operands alive */
+};
+
 struct rule {
 	const char *id;
 	const char *file;       /* display name, for errors */
@@ -84,8 +91,8 @@ struct rule {
 	const char **tools;
 	size_t ntools;
 	bool has_pattern;       /* some tool is a glob: the rule is in pattern_rules */
-	struct cond *conds;
-	size_t nconds;
+	bool needs_delegation;  /* "delegation": "required": only with a verified token */
+	struct policy_when when;
 };
 
 struct principal {
@@ -373,54 +380,54 @@ static int parse_op(const char *s, enum op *op)
 	return -1;
 }
 
-/* Operand rules: checked once here so that evaluation has no error path. */
-static int check_operand(struct loader *l, size_t ri, const char *attr_name, enum attr attr,
-                         enum op op, const json_t *operand)
+/* Operand rules: checked once here so that evaluation has no error path.
+   prefix + attr_name names the place: "policies/x.json: rules[2].when." */
+static int check_operand(struct tg_error *err, const char *prefix, const char *attr_name,
+                         enum attr attr, enum op op, const json_t *operand)
 {
 	const char *on = op_names[op];
 	bool str_attr = attr != ATTR_ARGS;
 	if (is_ordering(op)) {
 		if (str_attr)
-			return tg_err(l->err, "%s: rules[%zu].when.%s: \"%s\" compares numbers, and %s is a string",
-			              l->file, ri, attr_name, on, attr_name);
+			return tg_err(err, "%s%s: \"%s\" compares numbers, and %s is a string",
+			              prefix, attr_name, on, attr_name);
 		if (!json_is_number(operand))
-			return tg_err(l->err, "%s: rules[%zu].when.%s: \"%s\" needs a number, not %s",
-			              l->file, ri, attr_name, on, cls_name(cls_of(operand)));
+			return tg_err(err, "%s%s: \"%s\" needs a number, not %s",
+			              prefix, attr_name, on, cls_name(cls_of(operand)));
 	} else if (op == OP_IN) {
 		if (!json_is_array(operand) || json_array_size(operand) == 0)
-			return tg_err(l->err, "%s: rules[%zu].when.%s: \"in\" needs a non-empty array, not %s",
-			              l->file, ri, attr_name,
+			return tg_err(err, "%s%s: \"in\" needs a non-empty array, not %s", prefix, attr_name,
 			              json_is_array(operand) ? "an empty one" : cls_name(cls_of(operand)));
 		if (str_attr)
 			for (size_t i = 0; i < json_array_size(operand); i++)
 				if (!json_is_string(json_array_get(operand, i)))
-					return tg_err(l->err, "%s: rules[%zu].when.%s: \"in\" item %zu is %s, but %s is a string",
-					              l->file, ri, attr_name, i,
+					return tg_err(err, "%s%s: \"in\" item %zu is %s, but %s is a string",
+					              prefix, attr_name, i,
 					              cls_name(cls_of(json_array_get(operand, i))), attr_name);
 	} else if (op == OP_PREFIX) {
 		if (!json_is_string(operand))
-			return tg_err(l->err, "%s: rules[%zu].when.%s: \"prefix\" needs a string, not %s",
-			              l->file, ri, attr_name, cls_name(cls_of(operand)));
+			return tg_err(err, "%s%s: \"prefix\" needs a string, not %s",
+			              prefix, attr_name, cls_name(cls_of(operand)));
 	} else if (str_attr && !json_is_string(operand)) {
-		return tg_err(l->err, "%s: rules[%zu].when.%s: \"%s\" needs a string, since %s is a string, not %s",
-		              l->file, ri, attr_name, on, attr_name, cls_name(cls_of(operand)));
+		return tg_err(err, "%s%s: \"%s\" needs a string, since %s is a string, not %s",
+		              prefix, attr_name, on, attr_name, cls_name(cls_of(operand)));
 	}
 	return 0;
 }
 
-static int add_cond(struct loader *l, struct rule *r, const char *attr_name, enum attr attr,
-                    enum op op, const json_t *operand)
+static int add_cond(struct tg_error *err, const char *where, struct policy_when *w,
+                    const char *attr_name, enum attr attr, enum op op, const json_t *operand)
 {
-	if (!GROW(r->conds, r->nconds))
-		return tg_err(l->err, "%s: out of memory", l->file);
-	struct cond *c = &r->conds[r->nconds];
+	if (!GROW(w->conds, w->nconds))
+		return tg_err(err, "%s: out of memory", where);
+	struct cond *c = &w->conds[w->nconds];
 	*c = (struct cond){ .attr = attr, .attr_name = attr_name, .op = op, .operand = operand };
-	r->nconds++;
+	w->nconds++;
 
 	if (attr == ATTR_ARGS) {
 		c->path = strdup(attr_name + strlen("args."));
 		if (!c->path)
-			return tg_err(l->err, "%s: out of memory", l->file);
+			return tg_err(err, "%s: out of memory", where);
 		c->npath = 1;
 		for (char *p = c->path; *p; p++)
 			if (*p == '.') {
@@ -432,16 +439,27 @@ static int add_cond(struct loader *l, struct rule *r, const char *attr_name, enu
 	/* Reasons quote the condition; a long operand is cut so the reason stays short. */
 	char *dump = json_dumps(operand, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (!dump)
-		return tg_err(l->err, "%s: out of memory", l->file);
+		return tg_err(err, "%s: out of memory", where);
 	if (strlen(dump) > 60)
 		memcpy(dump + 57, "...", 4);
 	int n = asprintf(&c->text, "%s %s %s", attr_name, op_names[op], dump);
 	free(dump);
 	if (n < 0) {
 		c->text = NULL;
-		return tg_err(l->err, "%s: out of memory", l->file);
+		return tg_err(err, "%s: out of memory", where);
 	}
 	return 0;
+}
+
+static void when_clear(struct policy_when *w)
+{
+	for (size_t j = 0; j < w->nconds; j++) {
+		free(w->conds[j].path);
+		free(w->conds[j].text);
+	}
+	free(w->conds);
+	json_decref(w->doc);
+	memset(w, 0, sizeof *w);
 }
 
 static bool valid_args_path(const char *attr_name)
@@ -457,11 +475,15 @@ static bool valid_args_path(const char *attr_name)
 	return true;
 }
 
-static int load_when(struct loader *l, struct rule *r, size_t ri, const json_t *when)
+/* Parse a `when` object into w.  whole names it in errors ("policies/x.json:
+   rules[2].when"); its conditions are named whole + "." + attribute. */
+static int parse_when(struct tg_error *err, const char *whole, struct policy_when *w,
+                      const json_t *when)
 {
+	char prefix[TG_ERROR_MAX];
+	snprintf(prefix, sizeof prefix, "%s.", whole);
 	if (!json_is_object(when))
-		return tg_err(l->err, "%s: rules[%zu].when: must be an object of attribute to conditions",
-		              l->file, ri);
+		return tg_err(err, "%s: must be an object of attribute to conditions", whole);
 	const char *an;
 	const json_t *ops;
 	json_object_foreach((json_t *)when, an, ops) {
@@ -473,25 +495,25 @@ static int load_when(struct loader *l, struct rule *r, size_t ri, const json_t *
 		else if (valid_args_path(an))
 			attr = ATTR_ARGS;
 		else if (strncmp(an, "args", 4) == 0 && (an[4] == '\0' || an[4] == '.'))
-			return tg_err(l->err, "%s: rules[%zu].when.%s: invalid argument path (expected args.NAME or args.NAME.NAME...)",
-			              l->file, ri, an);
+			return tg_err(err, "%s%s: invalid argument path (expected args.NAME or args.NAME.NAME...)",
+			              prefix, an);
 		else
-			return tg_err(l->err, "%s: rules[%zu].when.%s: unknown attribute (expected args.PATH, user or agent)",
-			              l->file, ri, an);
+			return tg_err(err, "%s%s: unknown attribute (expected args.PATH, user or agent)",
+			              prefix, an);
 		if (!json_is_object(ops))
-			return tg_err(l->err, "%s: rules[%zu].when.%s: must be an object of operator to operand, e.g. {\"<=\": 5000}",
-			              l->file, ri, an);
+			return tg_err(err, "%s%s: must be an object of operator to operand, e.g. {\"<=\": 5000}",
+			              prefix, an);
 		if (json_object_size(ops) == 0)
-			return tg_err(l->err, "%s: rules[%zu].when.%s: needs at least one operator", l->file, ri, an);
+			return tg_err(err, "%s%s: needs at least one operator", prefix, an);
 		const char *on;
 		const json_t *operand;
 		json_object_foreach((json_t *)ops, on, operand) {
 			enum op op;
 			if (parse_op(on, &op) != 0)
-				return tg_err(l->err, "%s: rules[%zu].when.%s: unknown operator \"%s\" (expected ==, !=, <, <=, >, >=, in or prefix)",
-				              l->file, ri, an, on);
-			if (check_operand(l, ri, an, attr, op, operand) != 0 ||
-			    add_cond(l, r, an, attr, op, operand) != 0)
+				return tg_err(err, "%s%s: unknown operator \"%s\" (expected ==, !=, <, <=, >, >=, in or prefix)",
+				              prefix, an, on);
+			if (check_operand(err, prefix, an, attr, op, operand) != 0 ||
+			    add_cond(err, whole, w, an, attr, op, operand) != 0)
 				return -1;
 		}
 	}
@@ -576,9 +598,16 @@ static int load_rule(struct loader *l, size_t ri, const json_t *val)
 		return tg_err(l->err, "%s: rules[%zu].effect: unknown effect \"%s\" (expected permit or forbid)",
 		              l->file, ri, json_string_value(eff));
 
-	if (json_object_get(val, "delegation"))
-		return tg_err(l->err, "%s: rules[%zu].delegation: delegation is not supported by this version yet",
-		              l->file, ri);
+	const json_t *dg = json_object_get(val, "delegation");
+	if (dg) {
+		if (!json_is_string(dg) || strcmp(json_string_value(dg), "required") != 0)
+			return tg_err(l->err, "%s: rules[%zu].delegation: must be \"required\" (or absent)",
+			              l->file, ri);
+		if (r->forbid)
+			return tg_err(l->err, "%s: rules[%zu].delegation: a forbid rule applies with or without a token",
+			              l->file, ri);
+		r->needs_delegation = true;
+	}
 	if (json_object_get(val, "approvers"))
 		return tg_err(l->err, "%s: rules[%zu].approvers: approvals are not supported by this version yet",
 		              l->file, ri);
@@ -595,7 +624,9 @@ static int load_rule(struct loader *l, size_t ri, const json_t *val)
 		return -1;
 
 	const json_t *when = json_object_get(val, "when");
-	if (when && load_when(l, r, ri, when) != 0)
+	char whole[TG_ERROR_MAX];
+	snprintf(whole, sizeof whole, "%s: rules[%zu].when", l->file, ri);
+	if (when && parse_when(l->err, whole, &r->when, when) != 0)
 		return -1;
 	const json_t *desc = json_object_get(val, "description");
 	if (desc && !json_is_string(desc))
@@ -868,11 +899,7 @@ void policy_free(struct policy_set *ps)
 		return;
 	for (size_t i = 0; i < ps->nrules; i++) {
 		struct rule *r = &ps->rules[i];
-		for (size_t j = 0; j < r->nconds; j++) {
-			free(r->conds[j].path);
-			free(r->conds[j].text);
-		}
-		free(r->conds);
+		when_clear(&r->when);
 		free(r->agents);
 		free(r->tools);
 	}
@@ -989,7 +1016,7 @@ bool policy_tool_visible(const struct policy_set *ps, const char *principal, con
 	bool permitted = false;
 	const struct rule *r;
 	while ((r = cand_next(&it)) != NULL) {
-		if (r->forbid && r->nconds == 0)
+		if (r->forbid && r->when.nconds == 0)
 			return false;
 		if (!r->forbid)
 			permitted = true;
@@ -1095,12 +1122,12 @@ static enum tri eval_cond(const struct cond *c, const struct attr_val *v)
 }
 
 /* Kleene AND of the rule's conditions: false wins, then undecidable. */
-static enum tri eval_when(const struct rule *r, const char *principal, const char *user,
+static enum tri eval_when(const struct policy_when *w, const char *principal, const char *user,
                           const json_t *args, struct outcome *oc)
 {
 	enum tri result = TRI_TRUE;
-	for (size_t i = 0; i < r->nconds; i++) {
-		const struct cond *c = &r->conds[i];
+	for (size_t i = 0; i < w->nconds; i++) {
+		const struct cond *c = &w->conds[i];
 		struct attr_val v = lookup(c, principal, user, args);
 		enum tri t = eval_cond(c, &v);
 		if (t == TRI_FALSE) {
@@ -1180,7 +1207,12 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 	const struct rule *r;
 	while ((r = cand_next(&it)) != NULL) {
 		struct outcome oc = { 0 };
-		enum tri t = eval_when(r, principal, user, args, &oc);
+		if (r->needs_delegation && !user) {
+			sb_add(&failed, "%srule %s requires a delegation token, and the call has none",
+			       failed.len ? "; " : "", r->id);
+			continue;
+		}
+		enum tri t = eval_when(&r->when, principal, user, args, &oc);
 		if (r->forbid && t != TRI_FALSE) {
 			oom |= json_array_append_new(forbids, json_string(r->id)) != 0;
 			if (t == TRI_UNKNOWN && !undecided_forbid) {
@@ -1234,4 +1266,51 @@ void policy_decision_clear(struct policy_decision *d)
 	d->rules = NULL;
 	d->effect = POLICY_DENY;
 	d->reason[0] = '\0';
+}
+
+/* ---- standalone `when` objects (token scopes) ---- */
+
+struct policy_when *policy_when_compile(const json_t *when, const char *where,
+                                        struct tg_error *err)
+{
+	struct policy_when *w = calloc(1, sizeof *w);
+	if (!w) {
+		tg_err(err, "%s: out of memory", where);
+		return NULL;
+	}
+	if (!depth_ok(when, 0)) {
+		tg_err(err, "%s: nested deeper than %d levels", where, POLICY_DEPTH_MAX);
+		free(w);
+		return NULL;
+	}
+	w->doc = json_incref((json_t *)when);
+	if (parse_when(err, where, w, when) != 0) {
+		when_clear(w);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+bool policy_when_holds(const struct policy_when *w, const char *principal, const char *user,
+                       const json_t *args, char *why, size_t whylen)
+{
+	struct outcome oc = { 0 };
+	enum tri t = eval_when(w, principal, user, args, &oc);
+	if (t == TRI_TRUE)
+		return true;
+	if (why && whylen) {
+		struct sbuf b = { .p = why, .cap = whylen, .len = 0, .full = false };
+		why[0] = '\0';
+		explain(&b, &oc, t);
+	}
+	return false;
+}
+
+void policy_when_free(struct policy_when *w)
+{
+	if (!w)
+		return;
+	when_clear(w);
+	free(w);
 }

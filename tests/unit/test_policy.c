@@ -427,15 +427,67 @@ TEST(rule_field_errors_name_the_rule_and_field)
 	         "rules[0].description: must be a string");
 }
 
-TEST(approve_delegation_and_approvers_are_refused_as_not_supported_yet)
+TEST(approve_and_approvers_are_refused_as_not_supported_yet)
 {
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t']},"
 	         "{'id': 'x', 'effect': 'approve', 'agents': ['*'], 'tools': ['t']}",
 	         "rules[1].effect: \"approve\" needs approvals, which this version does not support yet");
-	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'delegation': 'required'}",
-	         "rules[0].delegation: delegation is not supported by this version yet");
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'approvers': ['support-lead']}",
 	         "rules[0].approvers: approvals are not supported by this version yet");
+}
+
+TEST(delegation_must_be_required_and_only_on_permit_rules)
+{
+	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'delegation': 'optional'}",
+	         "rules[0].delegation: must be \"required\" (or absent)");
+	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'delegation': true}",
+	         "rules[0].delegation: must be \"required\" (or absent)");
+	RULE_ERR("{'id': 'a', 'effect': 'forbid', 'agents': ['*'], 'tools': ['t'], 'delegation': 'required'}",
+	         "rules[0].delegation: a forbid rule applies with or without a token");
+}
+
+TEST(a_rule_that_requires_delegation_permits_only_calls_with_a_verified_user)
+{
+	struct tg_error err;
+	struct policy_set *ps = load_text("{" PRINCIPALS ", 'rules': ["
+		"{'id': 'small-refunds', 'effect': 'permit', 'agents': ['support-bot'], 'tools': ['refund.issue'],"
+		" 'delegation': 'required', 'when': {'args.amount_cents': {'<=': 5000}}}]}", &err);
+	CHECK(ps != NULL);
+	CHECK(decide_as(ps, "support-bot", NULL, "refund.issue", "{'amount_cents': 100}") == POLICY_DENY);
+	CHECK_STREQ(decision.reason, "no rule permits support-bot to call refund.issue with these arguments "
+	                             "(rule small-refunds requires a delegation token, and the call has none)");
+	CHECK(decide_as(ps, "support-bot", "alice", "refund.issue", "{'amount_cents': 100}") == POLICY_PERMIT);
+	CHECK_STREQ(rules_text, "[\"small-refunds\"]");
+	CHECK(decide_as(ps, "support-bot", "alice", "refund.issue", "{'amount_cents': 9000}") == POLICY_DENY);
+	policy_free(ps);
+}
+
+TEST(a_standalone_when_holds_only_when_every_condition_does)
+{
+	struct tg_error err;
+	json_t *doc = json_loads("{\"args.amount_cents\": {\"<=\": 2000}, \"user\": {\"==\": \"alice\"}}", 0, NULL);
+	struct policy_when *w = policy_when_compile(doc, "token scope refund.issue", &err);
+	json_decref(doc);
+	CHECK(w != NULL);
+	json_t *small = json_loads("{\"amount_cents\": 1500}", 0, NULL);
+	json_t *big = json_loads("{\"amount_cents\": 2500}", 0, NULL);
+	json_t *text = json_loads("{\"amount_cents\": \"1500\"}", 0, NULL);
+	char why[200];
+	CHECK(policy_when_holds(w, "support-bot", "alice", small, why, sizeof why));
+	CHECK(!policy_when_holds(w, "support-bot", "alice", big, why, sizeof why));
+	CHECK_STREQ(why, "args.amount_cents <= 2000 does not hold");
+	CHECK(!policy_when_holds(w, "support-bot", "bob", small, why, sizeof why));
+	CHECK_STREQ(why, "user == \"alice\" does not hold");
+	CHECK(!policy_when_holds(w, "support-bot", "alice", text, why, sizeof why));
+	CHECK_STREQ(why, "args.amount_cents is a string, not a number");
+	json_decref(small);
+	json_decref(big);
+	json_decref(text);
+	policy_when_free(w);
+	doc = json_loads("{\"args.x\": {\"~\": 1}}", 0, NULL);
+	CHECK(policy_when_compile(doc, "token scope t", &err) == NULL);
+	CHECK_STREQ(err.msg, "token scope t.args.x: unknown operator \"~\" (expected ==, !=, <, <=, >, >=, in or prefix)");
+	json_decref(doc);
 }
 
 #define WHEN_ERR(when, expected) \
@@ -841,7 +893,7 @@ TEST(spec_example_with_unsupported_parts_is_refused_with_the_first_one)
 {
 	char text[2048];
 	snprintf(text, sizeof text, spec_example, "'delegation': 'required',", large_refunds, "");
-	CHECK_LOAD_ERROR(text, "policies/support.json: rules[1].delegation: delegation is not supported by this version yet");
+	CHECK_LOAD_ERROR(text, "policies/support.json: rules[2].effect: \"approve\" needs approvals, which this version does not support yet");
 	snprintf(text, sizeof text, spec_example, "", large_refunds, "");
 	CHECK_LOAD_ERROR(text, "policies/support.json: rules[2].effect: \"approve\" needs approvals, which this version does not support yet");
 	snprintf(text, sizeof text, spec_example, "", "",
@@ -872,7 +924,10 @@ int main(void)
 	RUN(uid_or_gid_claimed_by_two_principals_is_an_error);
 	RUN(a_uid_match_wins_over_a_gid_match);
 	RUN(rule_field_errors_name_the_rule_and_field);
-	RUN(approve_delegation_and_approvers_are_refused_as_not_supported_yet);
+	RUN(approve_and_approvers_are_refused_as_not_supported_yet);
+	RUN(delegation_must_be_required_and_only_on_permit_rules);
+	RUN(a_rule_that_requires_delegation_permits_only_calls_with_a_verified_user);
+	RUN(a_standalone_when_holds_only_when_every_condition_does);
 	RUN(when_errors_name_the_attribute_and_operator);
 	RUN(integer_operators_compare_as_integers);
 	RUN(big_integers_compare_exactly_where_doubles_would_round);
