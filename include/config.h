@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 #include "error.h"
+#include "token.h"
 
 struct schema;
 struct seccomp_program;
@@ -71,6 +72,7 @@ struct config {
 	struct seccomp_program **profiles;  /* every profile in sandbox/, compiled */
 	size_t nprofiles;
 	struct policy_set *policy;
+	struct issuer_keyring issuers;  /* keys/issuers/: who may sign delegation tokens */
 	char digest[65];         /* hex SHA-256 over the files read, for the audit record */
 	size_t nfiles;
 };

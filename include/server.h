@@ -62,6 +62,7 @@ struct server_options {
 	unsigned max_conns;          /* open connections; default 1024 */
 	unsigned page_size;          /* tools/list page; default 50 */
 	unsigned grace_ms;           /* SIGTERM drain grace; default 10000 */
+	unsigned clock_skew;         /* seconds allowed on token nbf/exp; default 60 */
 };
 
 void server_options_defaults(struct server_options *o);
@@ -80,6 +81,7 @@ struct conn {
 	bool want_write;             /* EPOLLOUT registered */
 	bool initialized;
 	char protocol_version[32];
+	char *default_token;         /* initialize's _meta["toolgate/delegation"] */
 	bool read_closed;            /* peer shut down its write side */
 	bool dead;                   /* closed; freed after the batch */
 	unsigned ncalls;             /* calls in flight */
@@ -101,6 +103,7 @@ struct server {
 	unsigned nconns;
 	unsigned ncalls;             /* calls in flight (queued or running) */
 	struct call *calls;          /* every live call (queued, running, abandoned) */
+	struct replay_cache *replay; /* jtis of single-use tokens already used */
 	struct call *spawn_queue;    /* permitted, to be spawned at the next commit */
 	struct call *gated;          /* spawned, waiting for their start record's fdatasync */
 	struct call *grave_calls;

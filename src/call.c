@@ -14,6 +14,8 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "policy.h"
+#include "replay.h"
+#include "token.h"
 #include "sandbox.h"
 #include "schema.h"
 #include "server.h"
@@ -49,6 +51,8 @@ struct call {
 	struct config *cfg;         /* our reference */
 	const struct tool *tool;
 	char *agent;
+	char *user;                 /* the delegating user (token sub), or NULL */
+	json_t *token_fields;       /* issuer, kid, jti, ... for the audit, or NULL */
 	json_t *peer;
 	json_t *args;
 	json_t *rules;
@@ -175,6 +179,23 @@ static void unwatch_close(struct server *s, struct watch *w, int *fd)
 	close(*fd);
 	*fd = -1;
 	w->fd = -1;
+}
+
+/* The audit members of a verified delegation: user, and after the standard
+   members the token's issuer, kid, jti, whether it is single-use and its exp
+   (which replay.c reads back at start). */
+static json_t *token_fields_of(const struct delegation *d)
+{
+	return json_pack("{s:s, s:s?, s:s?, s:b, s:I}", "issuer", d->iss, "kid", d->kid, "jti", d->jti,
+	                 "single_use", d->single_use, "token_exp", (json_int_t)d->exp);
+}
+
+static void add_token_fields(json_t *rec, const char *user, const json_t *fields)
+{
+	if (!user)
+		return;
+	json_object_set_new(rec, "user", json_string(user));
+	json_object_update(rec, (json_t *)fields);
 }
 
 /* ---- finishing ---- */
@@ -311,6 +332,7 @@ static void finish(struct call *k)
 		"request_seq", (json_int_t)k->decision_seq,
 		"stdout_bytes", (json_int_t)k->out.total, "stderr_bytes", (json_int_t)k->err.total,
 		"truncated", k->out.total > k->out.len || k->err.total > k->err.len);
+	add_token_fields(rec, k->user, k->token_fields);
 	server_audit(s, rec, &end_seq);
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
 	         (unsigned long long)dur);
@@ -352,7 +374,9 @@ static void free_call(struct call *k)
 	json_decref(k->peer);
 	json_decref(k->args);
 	json_decref(k->rules);
+	json_decref(k->token_fields);
 	free(k->agent);
+	free(k->user);
 	free(k->stdin_buf);
 	free(k->out.buf);
 	free(k->err.buf);
@@ -372,12 +396,13 @@ static bool id_in_flight(const struct conn *c, const json_t *id)
 /* Audit and answer a call that does not run. */
 static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *peer,
                    const char *tool, json_t *args, const char *decision, const char *reason,
-                   json_t *rules)
+                   json_t *rules, const char *user, const json_t *token_fields)
 {
 	uint64_t seq = 0;
 	json_t *rec = json_pack("{s:s, s:s?, s:O, s:s, s:O, s:s, s:O, s:s}",
 		"event", "decision", "agent", agent, "peer", peer, "tool", tool, "args", args,
 		"decision", decision, "rules", rules, "reason", reason);
+	add_token_fields(rec, user, token_fields);
 	if (server_audit(c->srv, rec, &seq) != 0) {
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
 		                 "Internal error: the audit log cannot be written, so no decision is given");
@@ -451,20 +476,78 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	struct tg_error verr;
 	if (schema_validate(t->input_schema, owned_args, &verr) != 0) {
 		snprintf(msg, sizeof msg, "invalid arguments: %.250s", verr.msg);
-		refuse(c, id, agent, peer, t->name, owned_args, "invalid", msg, no_rules);
+		refuse(c, id, agent, peer, t->name, owned_args, "invalid", msg, no_rules, NULL, NULL);
 		goto done;
 	}
 
-	/* 2. The policy decision. */
+	/* 2. The delegation token, if the call or its connection carries one:
+	   verified and bound to this broker and this agent.  A token that does
+	   not verify is refused even where no rule needs one. */
+	json_t *jtok = json_object_get(json_object_get(params, "_meta"), "toolgate/delegation");
+	const char *token = jtok ? json_string_value(jtok) : c->default_token;
+	struct delegation dg;
+	memset(&dg, 0, sizeof dg);
+	const char *user = NULL;
+	if (jtok && !token) {
+		refuse(c, id, agent, peer, t->name, owned_args, "deny",
+		       "delegation token refused: _meta[\"toolgate/delegation\"] must be a string",
+		       no_rules, NULL, NULL);
+		goto done;
+	}
+	int64_t now = (int64_t)time(NULL);
+	if (token) {
+		struct tg_error terr;
+		if (token_verify(&cfg->issuers, token, strlen(token), s->opt.broker_id, agent, now,
+		                 (int64_t)s->opt.clock_skew, &dg, &terr) != 0) {
+			snprintf(msg, sizeof msg, "delegation token refused: %.250s", terr.msg);
+			refuse(c, id, agent, peer, t->name, owned_args, "deny", msg, no_rules, NULL, NULL);
+			goto done;
+		}
+		json_t *tf = token_fields_of(&dg);
+		if (dg.single_use && replay_seen(s->replay, dg.iss, dg.jti, now)) {
+			refuse(c, id, agent, peer, t->name, owned_args, "deny",
+			       "delegation token refused: it is single-use and was already used (jti replayed)",
+			       no_rules, dg.sub, tf);
+			json_decref(tf);
+			delegation_clear(&dg);
+			goto done;
+		}
+		/* A single-use token is spent by this presentation, whatever the
+		   decision; the decision record below makes that durable. */
+		if (dg.single_use && replay_add(s->replay, dg.iss, dg.jti, dg.exp, now) != 0) {
+			refuse(c, id, agent, peer, t->name, owned_args, "deny",
+			       "delegation token refused: out of memory for the replay cache",
+			       no_rules, dg.sub, tf);
+			json_decref(tf);
+			delegation_clear(&dg);
+			goto done;
+		}
+		json_decref(tf);
+		user = dg.sub;
+	}
+	json_t *token_fields = user ? token_fields_of(&dg) : NULL;
+
+	/* 3. The policy decision, intersected with the delegation: a token can
+	   only narrow what the policy permits. */
 	struct policy_decision d;
-	policy_decide(cfg->policy, agent, NULL, t->name, owned_args, &d);
+	policy_decide(cfg->policy, agent, user, t->name, owned_args, &d);
+	if (d.effect == POLICY_PERMIT && user) {
+		char why[200];
+		if (!delegation_covers(&dg, t->name, owned_args, why, sizeof why)) {
+			d.effect = POLICY_DENY;
+			snprintf(d.reason, sizeof d.reason, "the delegation does not cover this call: %s", why);
+			json_array_clear(d.rules);
+		}
+	}
 	if (d.effect != POLICY_PERMIT) {
 		const char *decision = d.effect == POLICY_FORBID ? "forbid" : "deny";
 		if (!agent)
 			snprintf(d.reason, sizeof d.reason, "the caller (uid %u, gid %u) maps to no principal",
 			         (unsigned)c->uid, (unsigned)c->gid);
-		refuse(c, id, agent, peer, t->name, owned_args, decision, d.reason, d.rules);
+		refuse(c, id, agent, peer, t->name, owned_args, decision, d.reason, d.rules, user, token_fields);
 		policy_decision_clear(&d);
+		json_decref(token_fields);
+		delegation_clear(&dg);
 		goto done;
 	}
 
@@ -473,6 +556,8 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	struct call *k = calloc(1, sizeof *k);
 	if (!k) {
 		policy_decision_clear(&d);
+		json_decref(token_fields);
+		delegation_clear(&dg);
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
 		goto done;
 	}
@@ -487,6 +572,9 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	k->rules = json_incref(d.rules);
 	snprintf(k->decision_reason, sizeof k->decision_reason, "%s", d.reason);
 	policy_decision_clear(&d);
+	k->user = user ? strdup(user) : NULL;
+	k->token_fields = token_fields;
+	delegation_clear(&dg);
 	k->state = CALL_QUEUED;
 	k->child.pidfd = k->child.stdin_fd = k->child.stdout_fd = -1;
 	k->child.stderr_fd = k->child.status_fd = -1;
@@ -508,6 +596,8 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		"network", t->network == TOOL_NET_HOST ? "host" :
 		           t->network == TOOL_NET_LOOPBACK ? "loopback" : "none",
 		"run_as", t->run_as);
+	add_token_fields(dec, k->user, k->token_fields);
+	add_token_fields(start, k->user, k->token_fields);
 	/* server_audit consumes its record whatever happens. */
 	int audited = -1;
 	if (!k->stdin_buf) {

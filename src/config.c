@@ -1171,7 +1171,9 @@ static int load_policies(struct loader *ld)
 		return tg_err(ld->err, "policies: out of memory");
 	ld->c->policy = policy_load_dir(path, "policies", ld->err);
 	free(path);
-	return ld->c->policy ? 0 : -1;
+	if (!ld->c->policy)
+		return -1;
+	return issuers_load(ld->c->dir, &ld->c->issuers, ld->err);
 }
 
 /* ---- the snapshot ----------------------------------------------------- */
@@ -1188,6 +1190,7 @@ static void config_free(struct config *c)
 	free(c->profiles);
 	if (c->policy)
 		policy_free(c->policy);
+	issuers_free(&c->issuers);
 	free(c->dir);
 	free(c);
 }

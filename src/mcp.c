@@ -16,6 +16,7 @@
 #include "server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const versions[] = {
@@ -43,6 +44,11 @@ static void handle_initialize(struct conn *c, const json_t *id, json_t *params)
 	const char *ver = mcp_version_supported(want) ? want : MCP_LATEST_VERSION;
 	snprintf(c->protocol_version, sizeof c->protocol_version, "%s", ver);
 	c->initialized = true;
+	/* A delegation token here is the connection's default for its calls. */
+	const char *token = json_string_value(json_object_get(json_object_get(params, "_meta"),
+	                                                      "toolgate/delegation"));
+	free(c->default_token);
+	c->default_token = token ? strdup(token) : NULL;
 	json_t *result = json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s, s:s}, s:s}",
 		"protocolVersion", ver,
 		"capabilities", "tools", "listChanged", 1,

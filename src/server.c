@@ -10,6 +10,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
+#include "replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,7 @@ void server_options_defaults(struct server_options *o)
 	o->max_conns = 1024;
 	o->page_size = 50;
 	o->grace_ms = 10000;
+	o->clock_skew = 60;
 }
 
 uint64_t server_now_ms(void)
@@ -473,6 +475,20 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	if (!s->audit)
 		return tg_err_prefix(err, "audit log in %s", o->state_dir);
 
+	/* Single-use tokens already spent, from the log itself (see replay.h). */
+	s->replay = replay_new();
+	char *log_path = NULL;
+	uint64_t spent = 0;
+	if (!s->replay || asprintf(&log_path, "%s/audit/audit.log", o->state_dir) < 0)
+		return tg_err(err, "out of memory");
+	int rrc = replay_load_audit(s->replay, log_path, (int64_t)time(NULL), &spent, err);
+	free(log_path);
+	if (rrc != 0)
+		return tg_err_prefix(err, "rebuilding the replay cache");
+	if (spent)
+		log_info("broker", "%llu single-use delegation tokens are spent and not yet expired",
+		         (unsigned long long)spent);
+
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t set;
 	sigemptyset(&set);
@@ -516,6 +532,7 @@ static void free_graveyards(struct server *s)
 		s->grave_conns = c->grave_next;
 		free(c->in);
 		free(c->out);
+		free(c->default_token);
 		free(c);
 	}
 }
@@ -616,6 +633,7 @@ void server_fini(struct server *s)
 		close(s->epfd);
 	if (s->audit)
 		audit_close(s->audit);
+	replay_free(s->replay);
 	if (s->config)
 		config_unref(s->config);
 }

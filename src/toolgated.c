@@ -23,7 +23,7 @@ static void usage(FILE *f)
 "usage: toolgated [--config-dir DIR] [--state-dir DIR] [--socket PATH] [--socket-mode MODE]\n"
 "                 [--socket-group GROUP] [--broker-id ID] [--foreground] [--check-config]\n"
 "                 [--max-message BYTES] [--max-calls N] [--max-calls-per-connection N]\n"
-"                 [--max-connections N] [--grace SECONDS]\n"
+"                 [--max-connections N] [--grace SECONDS] [--clock-skew SECONDS]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -37,7 +37,8 @@ static void usage(FILE *f)
 "  --max-calls N        tool calls in flight in total (default 256)\n"
 "  --max-calls-per-connection N  in flight per connection (default 16)\n"
 "  --max-connections N  open client connections (default 1024)\n"
-"  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n");
+"  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n"
+"  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60)\n");
 }
 
 static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
@@ -74,7 +75,7 @@ static int detach(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE };
+	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 		{ "max-calls-per-connection", required_argument, NULL, O_MAXCONN_CALLS },
 		{ "max-connections", required_argument, NULL, O_MAXCONNS },
 		{ "grace", required_argument, NULL, O_GRACE },
+		{ "clock-skew", required_argument, NULL, O_SKEW },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -146,6 +148,14 @@ int main(int argc, char **argv)
 		case O_GRACE:
 			if (parse_uint("--grace", optarg, 86400, &v)) return 2;
 			o.grace_ms = (unsigned)v * 1000;
+			break;
+		case O_SKEW:
+			if (strcmp(optarg, "0") == 0) {
+				o.clock_skew = 0;
+				break;
+			}
+			if (parse_uint("--clock-skew", optarg, 3600, &v)) return 2;
+			o.clock_skew = (unsigned)v;
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("toolgated %s\n", TOOLGATE_VERSION); return 0;
