@@ -11,11 +11,10 @@
 #include "call.h"
 #include "audit.h"
 #include "config.h"
+#include "decide.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "policy.h"
-#include "replay.h"
-#include "token.h"
 #include "sandbox.h"
 #include "schema.h"
 #include "server.h"
@@ -56,7 +55,7 @@ struct call {
 	json_t *peer;
 	json_t *args;
 	json_t *rules;
-	char decision_reason[256];
+	char decision_reason[300];   /* as struct call_decision.reason */
 	uint64_t decision_seq, start_seq;
 	enum call_state state;
 
@@ -181,15 +180,8 @@ static void unwatch_close(struct server *s, struct watch *w, int *fd)
 	w->fd = -1;
 }
 
-/* The audit members of a verified delegation: user, and after the standard
-   members the token's issuer, kid, jti, whether it is single-use and its exp
-   (which replay.c reads back at start). */
-static json_t *token_fields_of(const struct delegation *d)
-{
-	return json_pack("{s:s, s:s?, s:s?, s:b, s:I}", "issuer", d->iss, "kid", d->kid, "jti", d->jti,
-	                 "single_use", d->single_use, "token_exp", (json_int_t)d->exp);
-}
-
+/* A verified delegation's members in a record: user, then (after the
+   standard members) the token's issuer, kid, jti, ... (decide.h). */
 static void add_token_fields(json_t *rec, const char *user, const json_t *fields)
 {
 	if (!user)
@@ -468,86 +460,30 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	json_t *owned_args = args && json_is_object(args) ? json_incref(args) : json_object();
 	json_t *peer = peer_json(c);
 	const char *agent = policy_principal_for_peer(cfg->policy, c->uid, c->gid);
-	json_t *no_rules = json_array();
-
 	s->calls_total++;
 
-	/* 1. Arguments against the input schema, before anything else. */
-	struct tg_error verr;
-	if (schema_validate(t->input_schema, owned_args, &verr) != 0) {
-		snprintf(msg, sizeof msg, "invalid arguments: %.250s", verr.msg);
-		refuse(c, id, agent, peer, t->name, owned_args, "invalid", msg, no_rules, NULL, NULL);
-		goto done;
-	}
-
-	/* 2. The delegation token, if the call or its connection carries one:
-	   verified and bound to this broker and this agent.  A token that does
-	   not verify is refused even where no rule needs one. */
+	/* The decision: schema, token, policy, scope (decide.h). */
 	json_t *jtok = json_object_get(json_object_get(params, "_meta"), "toolgate/delegation");
-	const char *token = jtok ? json_string_value(jtok) : c->default_token;
-	struct delegation dg;
-	memset(&dg, 0, sizeof dg);
-	const char *user = NULL;
-	if (jtok && !token) {
+	if (jtok && !json_is_string(jtok)) {
+		json_t *none = json_array();
 		refuse(c, id, agent, peer, t->name, owned_args, "deny",
 		       "delegation token refused: _meta[\"toolgate/delegation\"] must be a string",
-		       no_rules, NULL, NULL);
+		       none, NULL, NULL);
+		json_decref(none);
 		goto done;
 	}
-	int64_t now = (int64_t)time(NULL);
-	if (token) {
-		struct tg_error terr;
-		if (token_verify(&cfg->issuers, token, strlen(token), s->opt.broker_id, agent, now,
-		                 (int64_t)s->opt.clock_skew, &dg, &terr) != 0) {
-			snprintf(msg, sizeof msg, "delegation token refused: %.250s", terr.msg);
-			refuse(c, id, agent, peer, t->name, owned_args, "deny", msg, no_rules, NULL, NULL);
-			goto done;
-		}
-		json_t *tf = token_fields_of(&dg);
-		if (dg.single_use && replay_seen(s->replay, dg.iss, dg.jti, now)) {
-			refuse(c, id, agent, peer, t->name, owned_args, "deny",
-			       "delegation token refused: it is single-use and was already used (jti replayed)",
-			       no_rules, dg.sub, tf);
-			json_decref(tf);
-			delegation_clear(&dg);
-			goto done;
-		}
-		/* A single-use token is spent by this presentation, whatever the
-		   decision; the decision record below makes that durable. */
-		if (dg.single_use && replay_add(s->replay, dg.iss, dg.jti, dg.exp, now) != 0) {
-			refuse(c, id, agent, peer, t->name, owned_args, "deny",
-			       "delegation token refused: out of memory for the replay cache",
-			       no_rules, dg.sub, tf);
-			json_decref(tf);
-			delegation_clear(&dg);
-			goto done;
-		}
-		json_decref(tf);
-		user = dg.sub;
-	}
-	json_t *token_fields = user ? token_fields_of(&dg) : NULL;
-
-	/* 3. The policy decision, intersected with the delegation: a token can
-	   only narrow what the policy permits. */
-	struct policy_decision d;
-	policy_decide(cfg->policy, agent, user, t->name, owned_args, &d);
-	if (d.effect == POLICY_PERMIT && user) {
-		char why[200];
-		if (!delegation_covers(&dg, t->name, owned_args, why, sizeof why)) {
-			d.effect = POLICY_DENY;
-			snprintf(d.reason, sizeof d.reason, "the delegation does not cover this call: %s", why);
-			json_array_clear(d.rules);
-		}
-	}
-	if (d.effect != POLICY_PERMIT) {
-		const char *decision = d.effect == POLICY_FORBID ? "forbid" : "deny";
-		if (!agent)
-			snprintf(d.reason, sizeof d.reason, "the caller (uid %u, gid %u) maps to no principal",
-			         (unsigned)c->uid, (unsigned)c->gid);
-		refuse(c, id, agent, peer, t->name, owned_args, decision, d.reason, d.rules, user, token_fields);
-		policy_decision_clear(&d);
-		json_decref(token_fields);
-		delegation_clear(&dg);
+	struct decide_input in = {
+		.cfg = cfg, .tool = t, .principal = agent, .uid = c->uid, .gid = c->gid,
+		.args = owned_args, .token = jtok ? json_string_value(jtok) : c->default_token,
+		.broker_id = s->opt.broker_id, .now = (int64_t)time(NULL),
+		.skew = (int64_t)s->opt.clock_skew, .replay = s->replay,
+	};
+	struct call_decision d;
+	decide_call(&in, &d);
+	if (strcmp(d.decision, "permit") != 0) {
+		refuse(c, id, agent, peer, t->name, owned_args, d.decision, d.reason, d.rules, d.user,
+		       d.token_fields);
+		call_decision_clear(&d);
 		goto done;
 	}
 
@@ -555,9 +491,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	   tool is spawned once they are durable (see server.h). */
 	struct call *k = calloc(1, sizeof *k);
 	if (!k) {
-		policy_decision_clear(&d);
-		json_decref(token_fields);
-		delegation_clear(&dg);
+		call_decision_clear(&d);
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
 		goto done;
 	}
@@ -571,10 +505,11 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	k->args = json_incref(owned_args);
 	k->rules = json_incref(d.rules);
 	snprintf(k->decision_reason, sizeof k->decision_reason, "%s", d.reason);
-	policy_decision_clear(&d);
-	k->user = user ? strdup(user) : NULL;
-	k->token_fields = token_fields;
-	delegation_clear(&dg);
+	k->user = d.user;
+	k->token_fields = d.token_fields;
+	d.user = NULL;
+	d.token_fields = NULL;
+	call_decision_clear(&d);
 	k->state = CALL_QUEUED;
 	k->child.pidfd = k->child.stdin_fd = k->child.stdout_fd = -1;
 	k->child.stderr_fd = k->child.status_fd = -1;
@@ -621,7 +556,6 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		tail = &(*tail)->queue_next;
 	*tail = k;
 done:
-	json_decref(no_rules);
 	json_decref(peer);
 	json_decref(owned_args);
 }

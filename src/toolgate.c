@@ -5,6 +5,7 @@
  * 2 usage, connection or protocol error.
  */
 #include "cli_audit.h"
+#include "cli_policy.h"
 #include "cli_token.h"
 #include "client.h"
 #include "config.h"
@@ -27,6 +28,8 @@ static void usage(FILE *f)
 "       toolgate [--socket PATH] status\n"
 "       toolgate check-config DIR [--json]\n"
 "       toolgate keygen --out PREFIX\n"
+"       toolgate policy explain --agent AGENT --tool TOOL [--args JSON] [--token TOKEN]\n"
+"                               [--config-dir DIR] [--broker-id ID] [--json]\n"
 "       toolgate token mint --key ISSUER.key --sub USER --agent AGENT --aud BROKER_ID\n"
 "                           --ttl DURATION --tools SCOPE_JSON [--kid KID] [--iss ISSUER] [--jti JTI]\n"
 "       toolgate token verify TOKEN --key ISSUER.pub [--json]\n"
@@ -304,6 +307,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(sub_argc, sub_argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return cli_keygen(sub_argc, sub_argv);
+	if (strcmp(cmd, "policy") == 0 && sub_argc >= 2 && strcmp(sub_argv[1], "explain") == 0)
+		return cli_policy_explain(sub_argc - 1, sub_argv + 1);
 	if (strcmp(cmd, "token") == 0 && sub_argc >= 2) {
 		if (strcmp(sub_argv[1], "mint") == 0)
 			return cli_token_mint(sub_argc - 1, sub_argv + 1);

@@ -205,6 +205,39 @@ def a_restart_does_not_reopen_a_replay():
     refused(refund(tok), "delegation token refused: it is single-use and was already used (jti replayed)")
 
 
+def explain(tool, args, token=None, agent="support-bot"):
+    cmd = [TOOLGATE, "policy", "explain", "--agent", agent, "--tool", tool, "--args", json.dumps(args),
+           "--config-dir", b.config, "--broker-id", "test-broker", "--json"]
+    if token:
+        cmd += ["--token", token]
+    p = run(cmd)
+    return p.returncode, json.loads(p.stdout) if p.stdout else p.stderr
+
+
+@test
+def policy_explain_says_what_the_broker_decides_without_running_anything():
+    rc, r = explain("refund.issue", {"order_id": "ORD-9", "amount_cents": 1200}, mint())
+    eq((rc, r["decision"], r["rules"], r["user"]), (0, "permit", ["small-refunds"], "alice"))
+    rc, r = explain("refund.issue", {"order_id": "ORD-9", "amount_cents": 1200})
+    eq((rc, r["decision"]), (3, "deny"))
+    eq(r["reason"], "no rule permits support-bot to call refund.issue with these arguments "
+                    "(rule small-refunds requires a delegation token, and the call has none)")
+    rc, r = explain("refund.issue", {"order_id": "ORD-9", "amount_cents": 1200}, mint(aud="elsewhere"))
+    eq((rc, r["reason"]), (3, "delegation token refused: the token is for broker elsewhere, not test-broker"))
+    rc, err = explain("refund.issue", {}, agent="nobody-here")
+    eq(rc, 2)
+    contains(err, "no principal \"nobody-here\"")
+
+
+@test
+def policy_explain_does_not_spend_a_single_use_token():
+    tok = mint(key="once", kid="once")
+    for _ in range(2):
+        rc, r = explain("refund.issue", {"order_id": "ORD-9", "amount_cents": 100}, tok)
+        eq((rc, r["decision"]), (0, "permit"))
+    eq(refund(tok)["isError"], False, "the broker still accepts it once")
+
+
 @test
 def the_log_with_tokens_still_verifies():
     b.stop()

@@ -1,0 +1,102 @@
+/*
+ * decide.c: the decision on one tools/call (see decide.h).
+ */
+#include "decide.h"
+#include "config.h"
+#include "policy.h"
+#include "replay.h"
+#include "schema.h"
+#include "token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The audit members of a verified delegation, after the standard ones; the
+   replay cache reads "issuer", "jti", "single_use" and "token_exp" back at
+   start. */
+static json_t *token_fields_of(const struct delegation *d)
+{
+	return json_pack("{s:s, s:s?, s:s?, s:b, s:I}", "issuer", d->iss, "kid", d->kid, "jti", d->jti,
+	                 "single_use", d->single_use, "token_exp", (json_int_t)d->exp);
+}
+
+static void set(struct call_decision *out, const char *decision, const char *fmt, const char *arg)
+{
+	out->decision = decision;
+	snprintf(out->reason, sizeof out->reason, fmt, arg);
+}
+
+void decide_call(const struct decide_input *in, struct call_decision *out)
+{
+	memset(out, 0, sizeof *out);
+	out->rules = json_array();
+	const struct tool *t = in->tool;
+
+	/* 1. Arguments against the input schema, before anything else. */
+	struct tg_error err;
+	if (schema_validate(t->input_schema, in->args, &err) != 0) {
+		set(out, "invalid", "invalid arguments: %.250s", err.msg);
+		return;
+	}
+
+	/* 2. The delegation token: verified and bound to this broker and this
+	   agent.  A token that does not verify is refused even where no rule
+	   needs one: a bad token is a red flag, not an absent one. */
+	struct delegation dg;
+	memset(&dg, 0, sizeof dg);
+	if (in->token) {
+		if (token_verify(&in->cfg->issuers, in->token, strlen(in->token), in->broker_id,
+		                 in->principal, in->now, in->skew, &dg, &err) != 0) {
+			set(out, "deny", "delegation token refused: %.250s", err.msg);
+			return;
+		}
+		out->user = strdup(dg.sub);
+		out->token_fields = token_fields_of(&dg);
+		if (dg.single_use && in->replay) {
+			if (replay_seen(in->replay, dg.iss, dg.jti, in->now)) {
+				set(out, "deny", "%s", "delegation token refused: it is single-use and was "
+				    "already used (jti replayed)");
+				delegation_clear(&dg);
+				return;
+			}
+			/* Spent by this presentation, whatever the decision: the
+			   decision record the caller writes makes that durable. */
+			if (replay_add(in->replay, dg.iss, dg.jti, dg.exp, in->now) != 0) {
+				set(out, "deny", "%s", "delegation token refused: out of memory for the replay cache");
+				delegation_clear(&dg);
+				return;
+			}
+		}
+	}
+
+	/* 3. The policy, with the token's user; then the token's scope. */
+	struct policy_decision d;
+	policy_decide(in->cfg->policy, in->principal, out->user, t->name, in->args, &d);
+	json_decref(out->rules);
+	out->rules = d.rules;
+	d.rules = NULL;
+	snprintf(out->reason, sizeof out->reason, "%s", d.reason);
+	out->decision = d.effect == POLICY_PERMIT ? "permit" : d.effect == POLICY_FORBID ? "forbid" : "deny";
+	if (d.effect == POLICY_PERMIT && out->user) {
+		char why[200];
+		if (!delegation_covers(&dg, t->name, in->args, why, sizeof why)) {
+			out->decision = "deny";
+			snprintf(out->reason, sizeof out->reason, "the delegation does not cover this call: %s", why);
+			json_array_clear(out->rules);
+		}
+	}
+	if (!in->principal)
+		snprintf(out->reason, sizeof out->reason, "the caller (uid %u, gid %u) maps to no principal",
+		         (unsigned)in->uid, (unsigned)in->gid);
+	policy_decision_clear(&d);
+	delegation_clear(&dg);
+}
+
+void call_decision_clear(struct call_decision *d)
+{
+	json_decref(d->rules);
+	json_decref(d->token_fields);
+	free(d->user);
+	memset(d, 0, sizeof *d);
+}
