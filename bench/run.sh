@@ -4,7 +4,9 @@
 # tools/call through toolgated) and prints them side by side with their
 # ratios to the isolation floor, so that a regression in toolgate's own
 # overhead shows up as a ratio, independent of how fast this machine is.
-# bench/README.md explains each row.
+# bench/README.md explains each row.  After them come the in-process rows of
+# build/bench/micro (bench/micro.c): the cost of verifying one delegation token
+# and of one policy decision over 1,000 rules, each against its goal.
 #
 # Tunables (environment): BENCH_RUNS (latency samples, default 2000),
 # BENCH_BWRAP_RUNS (default 300), BENCH_SECONDS (each throughput row, default 5),
@@ -201,6 +203,30 @@ if [ "$have_toolgate" = 1 ]; then
 	fi
 fi
 
+# The in-process rows need libtoolgate, so while the library does not build
+# they are skipped (and say so) instead of failing the reference rows.
+MICRO=$B/micro
+# Each of micro's three rows stops sampling after this long: at most 15 s in all.
+MICRO_MAX_SECONDS=5
+micro_out=
+if [ ! -x "$MICRO" ] || [ -n "$(find bench/micro.c -newer "$MICRO")" ]; then
+	if ! make --no-print-directory "$MICRO" >&2; then
+		echo "bench: building $MICRO (it links build/libtoolgate.a) failed: the in-process rows are skipped" >&2
+		MICRO=
+	fi
+fi
+if [ -n "$MICRO" ]; then
+	# Like measure(): the namespace rows' teardown backlog must not be billed here.
+	sleep 1
+	echo "  token verification and policy decision, in process ..." >&2
+	micro_out=$("$MICRO" --max-seconds "$MICRO_MAX_SECONDS")
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "bench: the in-process rows of $MICRO failed (exit $rc): see its errors above" >&2
+		failed=1
+	fi
+fi
+
 # ---- the report ----
 floor_p50=$(field "$res_floor" p50_us)
 floor_p99=$(field "$res_floor" p99_us)
@@ -269,6 +295,13 @@ if [ "$have_toolgate" = 1 ]; then
 		printf '; bwrap p50 is %s toolgate'"'"'s' "$(ratio "$(field "$res_bwrap" p50_us)" "$tg_p50")"
 	fi
 	echo
+fi
+
+echo
+if [ -n "$MICRO" ]; then
+	printf '%s\n' "$micro_out"
+else
+	printf '  %-32s %s\n' "micro-benchmarks" "skipped: $B/micro could not be built"
 fi
 if [ "$failed" != 0 ]; then
 	echo "bench: FAILED: see the errors above (a row's numbers never include its failed runs)" >&2
