@@ -16,7 +16,9 @@
 #ifndef TOOLGATE_CALL_H
 #define TOOLGATE_CALL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include "error.h"
 #include <jansson.h>
 
 struct server;
@@ -41,6 +43,22 @@ void call_cancel_by_id(struct conn *c, const json_t *request_id, const char *rea
 
 /* Kill and abandon every call of a connection that went away. */
 void call_abandon_all(struct conn *c);
+
+/* toolgate/approvals/list: the held calls this connection's principal may
+   decide ({"approvals": [...]}, per the contract). */
+json_t *call_approvals_list(struct conn *c);
+
+/* toolgate/approvals/decide.  0 and *result, or -1 with why (unknown id,
+   not an approver, the caller's own call, audit failure). */
+int call_approvals_decide(struct conn *c, const char *approval_id, bool approve,
+                          const char *reason, json_t **result, char *why, size_t whylen);
+
+/* Refuse (and audit) every call still waiting for an approver. */
+void call_end_all_held(struct server *s, const char *reason);
+
+/* At start: refuse (and audit) the approvals the log shows pending, left
+   by a broker that stopped while they waited.  0 or -1. */
+int call_refuse_pending_approvals(struct server *s, const char *log_path, struct tg_error *err);
 
 /* Kill every running call (drain deadline passed). */
 void call_kill_all(struct server *s, const char *reason);

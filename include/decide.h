@@ -6,10 +6,12 @@
  *      a single-use one not replayed
  *   -> the policy, with the token's user
  *   -> intersected with the token's scope (a token can only narrow)
+ *   -> the rate limits, for a call that would run or be held
  *
  * The broker (call.c) and `toolgate policy explain` both call decide_call(),
- * so what explain says is what the broker does.  It has one side effect, and
- * only when in->replay is given: a single-use token is spent.
+ * so what explain says is what the broker does.  Its side effects happen
+ * only when the caller gives the state: a single-use token is spent
+ * (in->replay), a rate-limit token is taken (in->ratelimit).
  */
 #ifndef TOOLGATE_DECIDE_H
 #define TOOLGATE_DECIDE_H
@@ -21,6 +23,7 @@
 struct config;
 struct tool;
 struct replay_cache;
+struct ratelimit_state;
 
 struct decide_input {
 	const struct config *cfg;
@@ -34,14 +37,20 @@ struct decide_input {
 	int64_t now;                 /* seconds since the epoch */
 	int64_t skew;
 	struct replay_cache *replay; /* NULL: do not spend single-use tokens */
+	struct ratelimit_state *ratelimit; /* NULL: rate limits not counted (explain) */
+	uint64_t now_ms;             /* CLOCK_MONOTONIC, for the rate limits */
 };
 
 struct call_decision {
-	const char *decision;        /* "permit", "deny", "forbid" or "invalid" */
+	const char *decision;        /* "permit", "held" (for an approver), "deny", "forbid",
+	                                "rate_limited" or "invalid" */
 	char reason[300];
 	json_t *rules;               /* deciding rule ids (owned) */
 	char *user;                  /* the verified token's sub, or NULL (owned) */
 	json_t *token_fields;        /* issuer, kid, jti, single_use, token_exp (owned) or NULL */
+	json_t *approvers;           /* "held": who may decide (owned), else NULL */
+	unsigned deadline_s;         /* "held": seconds until the call is denied */
+	uint64_t retry_after_ms;     /* "rate_limited": when a retry can pass */
 };
 
 void decide_call(const struct decide_input *in, struct call_decision *out);

@@ -3,35 +3,42 @@
  *
  * The policy set is immutable once loaded.  Principals map peers (SO_PEERCRED
  * uid and primary gid) to agent names; a uid match wins over a gid match; a
- * uid or gid claimed by two principals is a load error.  Rules are permit or
- * forbid with tool glob patterns and `when` conditions.  Default deny; a
- * matching forbid wins; order never matters.
+ * uid or gid claimed by two principals is a load error.  Rules are permit,
+ * approve or forbid with tool glob patterns and `when` conditions.  A
+ * matching forbid wins; else a permit allows; else an approve rule holds the
+ * call for one of its "approvers" (principals) until "deadline_seconds"
+ * (default 900); else deny.  Order never matters.  "delegation": "required"
+ * makes a permit or approve rule match only calls with a verified token.
  *
  * `when` is an object from attribute (args.PATH, user, agent) to an object of
  * operator -> operand: ==, !=, <, <=, >, >=, in, prefix.  All conditions must
  * hold.  Integers compare as integers.  A missing attribute or a type
  * mismatch makes a permit NOT match, and makes a forbid MATCH (fail closed).
  *
- * Not yet supported (a load error that says so, never a silent allow):
- * "effect": "approve", "delegation", "approvers", "rate_limits".
+ * "rate_limits" are loaded and checked here, and counted by ratelimit.c,
+ * which reads them through policy_rate_limit_at().
  */
 #ifndef TOOLGATE_POLICY_H
 #define TOOLGATE_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
 #include "error.h"
 
 struct policy_set;
 
-enum policy_effect { POLICY_DENY = 0, POLICY_PERMIT, POLICY_FORBID };
+enum policy_effect { POLICY_DENY = 0, POLICY_PERMIT, POLICY_FORBID, POLICY_APPROVE };
 
 struct policy_decision {
 	enum policy_effect effect;
 	json_t *rules;      /* array of the deciding rule ids (owned; may be empty) */
 	char reason[256];   /* e.g. "forbidden by rule no-deletes" or
 	                       "no rule permits support-bot to call refund.issue" */
+	json_t *approvers;  /* POLICY_APPROVE: principals who may decide (owned), else NULL */
+	unsigned deadline_s;/* POLICY_APPROVE: seconds before the held call is denied */
 };
 
 /*
@@ -77,5 +84,40 @@ void policy_when_free(struct policy_when *w);
 
 /* Glob match of a tool name against a pattern ("kb.*", "*.delete", "*"). */
 bool policy_tool_pattern_match(const char *pattern, const char *tool);
+
+/*
+ * One entry of a "rate_limits" array, as loaded: exactly the keys agents,
+ * tools, per, calls (1..1000000), seconds (1..31536000), and optional id and
+ * description.  Everything is borrowed from the policy set and lives as long
+ * as it does.
+ */
+enum policy_rate_per { POLICY_PER_AGENT, POLICY_PER_USER, POLICY_PER_TOOL };
+
+struct policy_rate_limit {
+	const char *id;              /* NULL when the entry has none */
+	const char *const *agents;   /* as written */
+	size_t nagents;
+	bool any_agent;              /* agents holds "*" */
+	const char *const *tools;    /* names or glob patterns, as written */
+	size_t ntools;
+	enum policy_rate_per per;
+	uint64_t calls;
+	uint64_t seconds;
+	/* Canonical text of what counts (agents and tools sorted and deduplicated,
+	   per, calls, seconds; not id, description or place): equal definitions
+	   have equal identities, across files and reloads, and no newline. */
+	const char *identity;
+	const char *file;            /* display name, e.g. "policies/support.json" */
+	size_t index;                /* position in its file's rate_limits array */
+};
+
+/* The rate limits of every file, in load order (0 for a NULL set). */
+size_t policy_rate_limit_count(const struct policy_set *ps);
+/* The i-th of them, or NULL when i is out of range. */
+const struct policy_rate_limit *policy_rate_limit_at(const struct policy_set *ps, size_t i);
+/* Does the limit count this call: its agents name the principal (or "*") and
+   one of its tools patterns matches the tool?  False for a NULL principal or tool. */
+bool policy_rate_limit_applies(const struct policy_rate_limit *rl, const char *principal,
+                               const char *tool);
 
 #endif

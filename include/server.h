@@ -104,6 +104,7 @@ struct server {
 	unsigned ncalls;             /* calls in flight (queued or running) */
 	struct call *calls;          /* every live call (queued, running, abandoned) */
 	struct replay_cache *replay; /* jtis of single-use tokens already used */
+	struct ratelimit_state *ratelimit; /* survives reloads: counters stay */
 	struct call *spawn_queue;    /* permitted, to be spawned at the next commit */
 	struct call *gated;          /* spawned, waiting for their start record's fdatasync */
 	struct call *grave_calls;

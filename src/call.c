@@ -32,7 +32,14 @@
 #define DRAIN_AFTER_EXIT_MS 1000
 #define OUTPUT_JSON_DEPTH   64
 
-enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
+enum call_state {
+	CALL_HELD,      /* waiting for an approver (approval fields below) */
+	CALL_QUEUED,    /* permitted; spawned at the next commit */
+	CALL_RUNNING,
+	CALL_DONE,
+};
+
+#define PROGRESS_EVERY_MS 10000  /* notifications/progress while held */
 
 struct capture {
 	char *buf;
@@ -75,6 +82,16 @@ struct call {
 	char stop_reason[160];      /* why the broker killed it, if it did */
 	struct timespec t0;
 
+	/* approval, while CALL_HELD (see "approvals" below) */
+	char approval_id[32];
+	json_t *approvers;          /* principal names who may decide */
+	unsigned deadline_s;
+	uint64_t deadline_ms;       /* CLOCK_MONOTONIC */
+	char requested_at[40], deadline_at[40];
+	json_t *progress_token;     /* the caller's _meta.progressToken, or NULL */
+	unsigned progress_n;
+	char *approved_by;
+
 	struct call *conn_next, *conn_prev;
 	struct call *all_next, *all_prev;
 	struct call *queue_next;
@@ -97,14 +114,17 @@ static json_t *decision_meta(const char *decision, const char *reason, json_t *r
 
 /* The isError result that tells the model what was refused and why. */
 static json_t *refusal_result(const char *tool, const char *decision, const char *reason,
-                              json_t *rules, uint64_t seq)
+                              json_t *rules, uint64_t seq, uint64_t retry_after_ms)
 {
 	char text[700];
 	snprintf(text, sizeof text, "toolgate refused the call to %s: %s", tool, reason);
+	json_t *meta = decision_meta(decision, reason, rules, seq);
+	if (retry_after_ms)
+		json_object_set_new(meta, "retry_after_ms", json_integer((json_int_t)retry_after_ms));
 	return json_pack("{s:[{s:s, s:o}], s:b, s:{s:o}}",
 		"content", "type", "text", "text", json_string_lossy(text, strlen(text)),
 		"isError", 1,
-		"_meta", "toolgate/decision", decision_meta(decision, reason, rules, seq));
+		"_meta", "toolgate/decision", meta);
 }
 
 static void sha256_hex(const void *buf, size_t len, char out[65])
@@ -367,6 +387,9 @@ static void free_call(struct call *k)
 	json_decref(k->args);
 	json_decref(k->rules);
 	json_decref(k->token_fields);
+	json_decref(k->approvers);
+	json_decref(k->progress_token);
+	free(k->approved_by);
 	free(k->agent);
 	free(k->user);
 	free(k->stdin_buf);
@@ -388,7 +411,8 @@ static bool id_in_flight(const struct conn *c, const json_t *id)
 /* Audit and answer a call that does not run. */
 static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *peer,
                    const char *tool, json_t *args, const char *decision, const char *reason,
-                   json_t *rules, const char *user, const json_t *token_fields)
+                   json_t *rules, const char *user, const json_t *token_fields,
+                   uint64_t retry_after_ms)
 {
 	uint64_t seq = 0;
 	json_t *rec = json_pack("{s:s, s:s?, s:O, s:s, s:O, s:s, s:O, s:s}",
@@ -402,8 +426,41 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 	}
 	log_info("call", "%s refused for %s (uid %u): %s", tool, agent ? agent : "no principal",
 	         (unsigned)c->uid, reason);
-	conn_reply_result(c, id, refusal_result(tool, decision, reason, rules, seq));
+	conn_reply_result(c, id, refusal_result(tool, decision, reason, rules, seq, retry_after_ms));
 }
+
+/* The exec_start record, then the spawn queue: the tool starts once the
+   record is durable (server.h).  0, or -1 when the log refused the record. */
+static int start_and_queue(struct call *k)
+{
+	const struct tool *t = k->tool;
+	json_t *argv = json_array();
+	for (char **a = t->argv; *a; a++)
+		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));
+	json_t *start = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:o, s:s, s:s, s:s}",
+		"event", "exec_start", "agent", k->agent, "peer", k->peer, "tool", t->name,
+		"args", k->args, "decision", "permit", "rules", k->rules, "command", argv,
+		"profile", t->profile_name,
+		"network", t->network == TOOL_NET_HOST ? "host" :
+		           t->network == TOOL_NET_LOOPBACK ? "loopback" : "none",
+		"run_as", t->run_as);
+	add_token_fields(start, k->user, k->token_fields);
+	if (k->approved_by)
+		json_object_set_new(start, "approved_by", json_string(k->approved_by));
+	if (server_audit(k->srv, start, &k->start_seq) != 0)
+		return -1;
+	k->state = CALL_QUEUED;
+	k->queue_next = NULL;
+	struct call **tail = &k->srv->spawn_queue;
+	while (*tail)
+		tail = &(*tail)->queue_next;
+	*tail = k;
+	return 0;
+}
+
+static void hold(struct call *k);
+static void on_hold_timer(struct call *k);
+static void withdraw_held(struct call *k, const char *why);
 
 void call_start(struct conn *c, const json_t *id, json_t *params)
 {
@@ -468,7 +525,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		json_t *none = json_array();
 		refuse(c, id, agent, peer, t->name, owned_args, "deny",
 		       "delegation token refused: _meta[\"toolgate/delegation\"] must be a string",
-		       none, NULL, NULL);
+		       none, NULL, NULL, 0);
 		json_decref(none);
 		goto done;
 	}
@@ -477,18 +534,19 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		.args = owned_args, .token = jtok ? json_string_value(jtok) : c->default_token,
 		.broker_id = s->opt.broker_id, .now = (int64_t)time(NULL),
 		.skew = (int64_t)s->opt.clock_skew, .replay = s->replay,
+		.ratelimit = s->ratelimit, .now_ms = server_now_ms(),
 	};
 	struct call_decision d;
 	decide_call(&in, &d);
-	if (strcmp(d.decision, "permit") != 0) {
+	bool held = strcmp(d.decision, "held") == 0;
+	if (!held && strcmp(d.decision, "permit") != 0) {
 		refuse(c, id, agent, peer, t->name, owned_args, d.decision, d.reason, d.rules, d.user,
-		       d.token_fields);
+		       d.token_fields, d.retry_after_ms);
 		call_decision_clear(&d);
 		goto done;
 	}
 
-	/* 3. Permitted: the decision and start records are queued now; the
-	   tool is spawned once they are durable (see server.h). */
+	/* Permitted, or held for an approver: the call exists from here on. */
 	struct call *k = calloc(1, sizeof *k);
 	if (!k) {
 		call_decision_clear(&d);
@@ -507,54 +565,42 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	snprintf(k->decision_reason, sizeof k->decision_reason, "%s", d.reason);
 	k->user = d.user;
 	k->token_fields = d.token_fields;
+	k->approvers = d.approvers;
+	k->deadline_s = d.deadline_s;
 	d.user = NULL;
 	d.token_fields = NULL;
+	d.approvers = NULL;
 	call_decision_clear(&d);
-	k->state = CALL_QUEUED;
+	k->state = held ? CALL_HELD : CALL_QUEUED;
 	k->child.pidfd = k->child.stdin_fd = k->child.stdout_fd = -1;
-	k->child.stderr_fd = k->child.status_fd = -1;
+	k->child.stderr_fd = k->child.status_fd = k->child.gate_fd = -1;
 	k->w_timer.fd = -1;
 	k->out.limit = k->err.limit = t->limits.output_bytes;
 	k->stdin_buf = json_dumps(owned_args, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	k->stdin_len = k->stdin_buf ? strlen(k->stdin_buf) : 0;
+	if (!k->stdin_buf) {
+		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+		free_call(k);
+		goto done;
+	}
+	if (held) {
+		k->progress_token = json_incref(json_object_get(json_object_get(params, "_meta"),
+		                                                "progressToken"));
+		hold(k);
+		goto done;
+	}
 
 	json_t *dec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s}",
 		"event", "decision", "agent", agent, "peer", peer, "tool", t->name, "args", owned_args,
 		"decision", "permit", "rules", k->rules, "reason", k->decision_reason);
-	json_t *argv = json_array();
-	for (char **a = t->argv; *a; a++)
-		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));
-	json_t *start = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:o, s:s, s:s, s:s}",
-		"event", "exec_start", "agent", agent, "peer", peer, "tool", t->name, "args", owned_args,
-		"decision", "permit", "rules", k->rules, "command", argv,
-		"profile", t->profile_name,
-		"network", t->network == TOOL_NET_HOST ? "host" :
-		           t->network == TOOL_NET_LOOPBACK ? "loopback" : "none",
-		"run_as", t->run_as);
 	add_token_fields(dec, k->user, k->token_fields);
-	add_token_fields(start, k->user, k->token_fields);
-	/* server_audit consumes its record whatever happens. */
-	int audited = -1;
-	if (!k->stdin_buf) {
-		json_decref(dec);
-		json_decref(start);
-	} else if (server_audit(s, dec, &k->decision_seq) != 0) {
-		json_decref(start);
-	} else {
-		audited = server_audit(s, start, &k->start_seq);
-	}
-	if (audited != 0) {
+	if (server_audit(s, dec, &k->decision_seq) != 0 || start_and_queue(k) != 0) {
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
 		                 "Internal error: the audit log cannot be written; the tool was not started");
 		free_call(k);
 		goto done;
 	}
 	link_call(k);
-	k->queue_next = NULL;
-	struct call **tail = &s->spawn_queue;
-	while (*tail)
-		tail = &(*tail)->queue_next;
-	*tail = k;
 done:
 	json_decref(peer);
 	json_decref(owned_args);
@@ -765,6 +811,10 @@ void call_on_event(struct watch *w, uint32_t events)
 {
 	struct call *k = w->owner;
 	(void)events;
+	if (k->state == CALL_HELD && w->kind == WATCH_CALL_TIMER && w->fd >= 0) {
+		on_hold_timer(k);
+		return;
+	}
 	if (k->state != CALL_RUNNING || w->fd < 0)
 		return;
 	switch (w->kind) {
@@ -799,9 +849,13 @@ void call_cancel_by_id(struct conn *c, const json_t *request_id, const char *rea
 	for (struct call *k = c->calls; k; k = k->conn_next) {
 		if (!json_equal(k->id, request_id))
 			continue;
-		k->cancelled = true;
 		char why[160];
 		snprintf(why, sizeof why, "cancelled by the client (%.100s)", reason);
+		if (k->state == CALL_HELD) {
+			withdraw_held(k, why);
+			return;
+		}
+		k->cancelled = true;
 		if (k->state == CALL_QUEUED)
 			snprintf(k->stop_reason, sizeof k->stop_reason, "%s", why);
 		else
@@ -814,6 +868,10 @@ void call_abandon_all(struct conn *c)
 {
 	while (c->calls) {
 		struct call *k = c->calls;
+		if (k->state == CALL_HELD) {
+			withdraw_held(k, "the client disconnected");
+			continue;
+		}
 		k->cancelled = true;
 		if (k->state == CALL_QUEUED)
 			snprintf(k->stop_reason, sizeof k->stop_reason, "the client disconnected");
@@ -836,4 +894,288 @@ void call_free_graveyard(struct server *s)
 		s->grave_calls = k->grave_next;
 		free_call(k);
 	}
+}
+
+/* ---- approvals ---- */
+
+static void rfc3339_now_plus(int64_t seconds, char *out, size_t n)
+{
+	time_t t = time(NULL) + (time_t)seconds;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *approvers_text(const struct call *k, char *buf, size_t n)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < json_array_size(k->approvers) && len + 1 < n; i++)
+		len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "",
+		                        json_string_value(json_array_get(k->approvers, i)));
+	return buf;
+}
+
+static void send_progress(struct call *k, const char *message)
+{
+	if (!k->progress_token || !k->conn)
+		return;
+	size_t len;
+	char *line = jsonrpc_notification_line("notifications/progress",
+		json_pack("{s:O, s:I, s:s}", "progressToken", k->progress_token,
+		          "progress", (json_int_t)k->progress_n++, "message", message), &len);
+	conn_send(k->conn, line, len);
+}
+
+static void arm_hold_timer(struct call *k)
+{
+	uint64_t now = server_now_ms();
+	uint64_t left = k->deadline_ms > now ? k->deadline_ms - now : 0;
+	if (k->progress_token && left > PROGRESS_EVERY_MS)
+		left = PROGRESS_EVERY_MS;
+	arm_timer(k, left ? left : 1);
+}
+
+/* An approval record: who decided (or what), about which held call. */
+static int audit_approval(struct call *k, const char *decision, const char *by,
+                          json_t *by_peer, const char *reason, uint64_t *seq)
+{
+	json_t *rec = json_pack("{s:s, s:s?, s:O?, s:s, s:O, s:s, s:O, s:s, s:s, s:I, s:s, s:s?}",
+		"event", "approval", "agent", by, "peer", by_peer, "tool", k->tool->name,
+		"args", k->args, "decision", decision, "rules", k->rules, "reason", reason,
+		"approval_id", k->approval_id, "request_seq", (json_int_t)k->decision_seq,
+		"requested_by", k->agent, "for_user", k->user);
+	return server_audit(k->srv, rec, seq);
+}
+
+/* A held call that will not run: audited, answered (unless the client is
+   gone or withdrew it), and ended. */
+static void end_held(struct call *k, const char *decision, const char *reason, uint64_t seq)
+{
+	struct server *s = k->srv;
+	unwatch_close(s, &k->w_timer, &k->w_timer.fd);
+	if (k->conn && !k->cancelled) {
+		json_t *r = refusal_result(k->tool->name, "deny", reason, k->rules, seq, 0);
+		json_object_set_new(json_object_get(json_object_get(r, "_meta"), "toolgate/decision"),
+		                    "approval", json_string(decision));
+		conn_reply_result(k->conn, k->id, r);
+	}
+	k->state = CALL_DONE;
+	log_info("call", "%s for %s: %s", k->tool->name, k->agent, reason);
+	unlink_call(k);
+	k->grave_next = s->grave_calls;
+	s->grave_calls = k;
+}
+
+/* Hold a call for an approver: its decision record, a deadline, progress. */
+static void hold(struct call *k)
+{
+	struct server *s = k->srv;
+	char names[300];
+	approvers_text(k, names, sizeof names);
+	rfc3339_now_plus(0, k->requested_at, sizeof k->requested_at);
+	rfc3339_now_plus(k->deadline_s, k->deadline_at, sizeof k->deadline_at);
+	json_t *dec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s}",
+		"event", "decision", "agent", k->agent, "peer", k->peer, "tool", k->tool->name,
+		"args", k->args, "decision", "held", "rules", k->rules, "reason", k->decision_reason);
+	add_token_fields(dec, k->user, k->token_fields);
+	json_object_set_new(dec, "approvers", json_incref(k->approvers));
+	json_object_set_new(dec, "deadline", json_string(k->deadline_at));
+	/* The id is the decision record's seq: unique across restarts, and the
+	   record that says what is being approved. */
+	uint64_t next = audit_last_seq(s->audit) + 1;
+	snprintf(k->approval_id, sizeof k->approval_id, "apr-%llu", (unsigned long long)next);
+	json_object_set_new(dec, "approval_id", json_string(k->approval_id));
+	if (server_audit(s, dec, &k->decision_seq) != 0) {
+		conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR,
+		                 "Internal error: the audit log cannot be written; the call was not held");
+		free_call(k);
+		return;
+	}
+	link_call(k);
+	k->deadline_ms = server_now_ms() + (uint64_t)k->deadline_s * 1000;
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	k->w_timer = (struct watch){ WATCH_CALL_TIMER, tfd, k };
+	if (tfd < 0 || server_watch(s, &k->w_timer, EPOLLIN) != 0) {
+		/* Without a deadline the call could wait forever: refuse it now. */
+		uint64_t seq = 0;
+		audit_approval(k, "expired", NULL, NULL, "the broker could not set the approval deadline", &seq);
+		end_held(k, "expired", "the broker could not set the approval deadline", seq);
+		return;
+	}
+	arm_hold_timer(k);
+	char msg[512];
+	snprintf(msg, sizeof msg, "waiting for approval by %.300s (%s; deadline %s)", names,
+	         k->approval_id, k->deadline_at);
+	send_progress(k, msg);
+	log_info("call", "%s for %s held for approval by %s as %s", k->tool->name, k->agent, names,
+	         k->approval_id);
+}
+
+static void on_hold_timer(struct call *k)
+{
+	uint64_t ticks;
+	if (read(k->w_timer.fd, &ticks, sizeof ticks) < 0 && errno == EAGAIN)
+		return;
+	if (server_now_ms() + 5 >= k->deadline_ms) {
+		char reason[200];
+		snprintf(reason, sizeof reason, "the approval deadline passed: no approver decided "
+		         "within %u s", k->deadline_s);
+		uint64_t seq = 0;
+		audit_approval(k, "expired", NULL, NULL, reason, &seq);
+		end_held(k, "expired", reason, seq);
+		return;
+	}
+	char names[300], msg[512];
+	snprintf(msg, sizeof msg, "still waiting for approval by %.300s (%s; deadline %s)",
+	         approvers_text(k, names, sizeof names), k->approval_id, k->deadline_at);
+	send_progress(k, msg);
+	arm_hold_timer(k);
+}
+
+static struct call *find_held(struct server *s, const char *approval_id)
+{
+	for (struct call *k = s->calls; k; k = k->all_next)
+		if (k->state == CALL_HELD && strcmp(k->approval_id, approval_id) == 0)
+			return k;
+	return NULL;
+}
+
+static bool may_decide(const struct call *k, const char *principal)
+{
+	if (!principal || strcmp(principal, k->agent) == 0)
+		return false;
+	for (size_t i = 0; i < json_array_size(k->approvers); i++)
+		if (strcmp(json_string_value(json_array_get(k->approvers, i)), principal) == 0)
+			return true;
+	return false;
+}
+
+json_t *call_approvals_list(struct conn *c)
+{
+	struct server *s = c->srv;
+	const char *me = policy_principal_for_peer(s->config->policy, c->uid, c->gid);
+	json_t *list = json_array();
+	for (struct call *k = s->calls; k; k = k->all_next) {
+		if (k->state != CALL_HELD || !may_decide(k, me))
+			continue;
+		json_array_append_new(list, json_pack("{s:s, s:s, s:O, s:s, s:s?, s:O, s:s, s:s}",
+			"id", k->approval_id, "tool", k->tool->name, "arguments", k->args,
+			"agent", k->agent, "user", k->user,
+			"rule", json_array_size(k->rules) ? json_array_get(k->rules, 0) : json_null(),
+			"requested_at", k->requested_at, "deadline", k->deadline_at));
+	}
+	return json_pack("{s:o}", "approvals", list);
+}
+
+int call_approvals_decide(struct conn *c, const char *approval_id, bool approve,
+                          const char *reason, json_t **result, char *why, size_t whylen)
+{
+	struct server *s = c->srv;
+	const char *me = policy_principal_for_peer(s->config->policy, c->uid, c->gid);
+	struct call *k = find_held(s, approval_id);
+	if (!k) {
+		snprintf(why, whylen, "no call is waiting for approval as %.64s", approval_id);
+		return -1;
+	}
+	if (me && strcmp(me, k->agent) == 0) {
+		snprintf(why, whylen, "%s cannot decide on its own call", me);
+		return -1;
+	}
+	if (!may_decide(k, me)) {
+		char names[300];
+		snprintf(why, whylen, "%s may not decide on %s (its approvers: %s)",
+		         me ? me : "a caller with no principal", approval_id,
+		         approvers_text(k, names, sizeof names));
+		return -1;
+	}
+	json_t *peer = peer_json(c);
+	uint64_t seq = 0;
+	char text[300];
+	snprintf(text, sizeof text, "%s by %s%s%s", approve ? "approved" : "denied", me,
+	         reason && *reason ? ": " : "", reason && *reason ? reason : "");
+	int rc = audit_approval(k, approve ? "approved" : "denied", me, peer, text, &seq);
+	json_decref(peer);
+	if (rc != 0) {
+		snprintf(why, whylen, "the audit log cannot be written; nothing was decided");
+		return -1;
+	}
+	if (approve) {
+		k->approved_by = strdup(me);
+		unwatch_close(s, &k->w_timer, &k->w_timer.fd);
+		snprintf(k->decision_reason, sizeof k->decision_reason, "%s", text);
+		if (start_and_queue(k) != 0) {
+			k->state = CALL_HELD;
+			end_held(k, "approved", "approved, but the audit log cannot be written; the tool "
+			         "was not started", seq);
+		}
+	} else {
+		end_held(k, "denied", text, seq);
+	}
+	*result = json_pack("{s:s, s:s, s:I}", "id", approval_id,
+	                    "decision", approve ? "approved" : "denied", "audit_seq", (json_int_t)seq);
+	return 0;
+}
+
+/* A held call the client withdrew (cancel, disconnect): audited, no reply. */
+static void withdraw_held(struct call *k, const char *why)
+{
+	uint64_t seq = 0;
+	k->cancelled = true;
+	audit_approval(k, "withdrawn", NULL, NULL, why, &seq);
+	end_held(k, "withdrawn", why, seq);
+}
+
+void call_end_all_held(struct server *s, const char *reason)
+{
+	for (struct call *k = s->calls, *next; k; k = next) {
+		next = k->all_next;
+		if (k->state != CALL_HELD)
+			continue;
+		uint64_t seq = 0;
+		audit_approval(k, "refused", NULL, NULL, reason, &seq);
+		end_held(k, "refused", reason, seq);
+	}
+}
+
+int call_refuse_pending_approvals(struct server *s, const char *log_path, struct tg_error *err)
+{
+	FILE *f = fopen(log_path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : tg_err_errno(err, "%s", log_path);
+	json_t *pending = json_object();   /* approval id -> its held decision record */
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (!strstr(line, "\"approval_id\""))
+			continue;
+		json_t *r = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
+		const char *ev = json_string_value(json_object_get(r, "event"));
+		const char *aid = json_string_value(json_object_get(r, "approval_id"));
+		if (ev && aid) {
+			if (strcmp(ev, "decision") == 0)
+				json_object_set(pending, aid, r);
+			else if (strcmp(ev, "approval") == 0)
+				json_object_del(pending, aid);
+		}
+		json_decref(r);
+	}
+	free(line);
+	fclose(f);
+	const char *aid;
+	json_t *r;
+	json_object_foreach(pending, aid, r) {
+		json_t *rec = json_pack("{s:s, s:O, s:O, s:s, s:O, s:s, s:s, s:O, s:O}",
+			"event", "approval", "tool", json_object_get(r, "tool"),
+			"args", json_object_get(r, "args"), "decision", "refused",
+			"rules", json_object_get(r, "rules"),
+			"reason", "the broker restarted before anyone decided; the call was refused",
+			"approval_id", aid, "request_seq", json_object_get(r, "seq"),
+			"requested_by", json_object_get(r, "agent"));
+		log_warn("call", "%s: refused, the broker restarted before anyone decided", aid);
+		server_audit(s, rec, NULL);
+	}
+	json_decref(pending);
+	return 0;
 }

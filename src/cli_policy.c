@@ -95,7 +95,8 @@ int cli_policy_explain(int argc, char **argv)
 	};
 	struct call_decision d;
 	decide_call(&in, &d);
-	bool permitted = strcmp(d.decision, "permit") == 0;
+	/* Held for an approval is not refused: the broker would wait for a human. */
+	bool permitted = strcmp(d.decision, "permit") == 0 || strcmp(d.decision, "held") == 0;
 	if (as_json) {
 		json_t *r = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s?, s:O?}", "agent", agent, "tool", tool,
 		                      "decision", d.decision, "rules", d.rules, "reason", d.reason,
@@ -114,6 +115,8 @@ int cli_policy_explain(int argc, char **argv)
 		if (d.user)
 			printf("user:     %s (token issuer %s)\n", d.user,
 			       json_string_value(json_object_get(d.token_fields, "issuer")));
+		if (policy_rate_limit_count(cfg->policy))
+			printf("note:     rate limits are counted by the running broker, not here\n");
 	}
 	call_decision_clear(&d);
 	rc = permitted ? 0 : 3;

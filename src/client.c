@@ -158,6 +158,7 @@ int client_request(struct client *c, const char *method, json_t *params, long ti
 int client_open(struct client *c, const char *socket_path, json_t *init_meta, struct tg_error *err)
 {
 	memset(c, 0, sizeof *c);
+	c->fd = -1;  /* so that client_close after a failure closes nothing */
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(socket_path) >= sizeof sa.sun_path) {
 		json_decref(init_meta);

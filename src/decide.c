@@ -4,6 +4,7 @@
 #include "decide.h"
 #include "config.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "replay.h"
 #include "schema.h"
 #include "token.h"
@@ -72,23 +73,44 @@ void decide_call(const struct decide_input *in, struct call_decision *out)
 
 	/* 3. The policy, with the token's user; then the token's scope. */
 	struct policy_decision d;
+	memset(&d, 0, sizeof d);
 	policy_decide(in->cfg->policy, in->principal, out->user, t->name, in->args, &d);
 	json_decref(out->rules);
 	out->rules = d.rules;
 	d.rules = NULL;
 	snprintf(out->reason, sizeof out->reason, "%s", d.reason);
-	out->decision = d.effect == POLICY_PERMIT ? "permit" : d.effect == POLICY_FORBID ? "forbid" : "deny";
-	if (d.effect == POLICY_PERMIT && out->user) {
+	out->decision = d.effect == POLICY_PERMIT ? "permit" : d.effect == POLICY_FORBID ? "forbid" :
+	                d.effect == POLICY_APPROVE ? "held" : "deny";
+	if (d.effect == POLICY_APPROVE) {
+		out->approvers = d.approvers;
+		d.approvers = NULL;
+		out->deadline_s = d.deadline_s;
+	}
+	if ((d.effect == POLICY_PERMIT || d.effect == POLICY_APPROVE) && out->user) {
 		char why[200];
 		if (!delegation_covers(&dg, t->name, in->args, why, sizeof why)) {
 			out->decision = "deny";
 			snprintf(out->reason, sizeof out->reason, "the delegation does not cover this call: %s", why);
 			json_array_clear(out->rules);
+			json_decref(out->approvers);
+			out->approvers = NULL;
 		}
 	}
 	if (!in->principal)
 		snprintf(out->reason, sizeof out->reason, "the caller (uid %u, gid %u) maps to no principal",
 		         (unsigned)in->uid, (unsigned)in->gid);
+
+	/* 4. Rate limits count only calls that would run or wait for an approver. */
+	bool goes_on = strcmp(out->decision, "permit") == 0 || strcmp(out->decision, "held") == 0;
+	char why[300];
+	if (goes_on && in->ratelimit &&
+	    !ratelimit_take(in->ratelimit, in->cfg->policy, in->principal, out->user, t->name,
+	                    in->now_ms, why, sizeof why, &out->retry_after_ms)) {
+		out->decision = "rate_limited";
+		snprintf(out->reason, sizeof out->reason, "%s", why);
+		json_decref(out->approvers);
+		out->approvers = NULL;
+	}
 	policy_decision_clear(&d);
 	delegation_clear(&dg);
 }
@@ -97,6 +119,7 @@ void call_decision_clear(struct call_decision *d)
 {
 	json_decref(d->rules);
 	json_decref(d->token_fields);
+	json_decref(d->approvers);
 	free(d->user);
 	memset(d, 0, sizeof *d);
 }

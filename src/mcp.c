@@ -118,6 +118,30 @@ static void handle_status(struct conn *c, const json_t *id)
 	conn_reply_result(c, id, r);
 }
 
+/* toolgate/approvals/decide {"id", "decision": "approve"|"deny", "reason"?} */
+static void handle_approval_decision(struct conn *c, const json_t *id, json_t *params)
+{
+	const char *aid = json_string_value(json_object_get(params, "id"));
+	const char *decision = json_string_value(json_object_get(params, "decision"));
+	json_t *jreason = json_object_get(params, "reason");
+	if (!aid || !decision || (strcmp(decision, "approve") != 0 && strcmp(decision, "deny") != 0) ||
+	    (jreason && !json_is_string(jreason))) {
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS, "Invalid params: toolgate/approvals/decide "
+		                 "needs {\"id\": string, \"decision\": \"approve\" or \"deny\", \"reason\"?: string}");
+		return;
+	}
+	json_t *result = NULL;
+	char why[400];
+	if (call_approvals_decide(c, aid, strcmp(decision, "approve") == 0, json_string_value(jreason),
+	                          &result, why, sizeof why) != 0) {
+		char msg[440];
+		snprintf(msg, sizeof msg, "Invalid params: %s", why);
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS, msg);
+		return;
+	}
+	conn_reply_result(c, id, result);
+}
+
 static void handle_request(struct conn *c, struct jsonrpc_msg *m)
 {
 	const char *method = m->method;
@@ -140,6 +164,10 @@ static void handle_request(struct conn *c, struct jsonrpc_msg *m)
 		call_start(c, m->id, m->params);
 	else if (strcmp(method, "toolgate/status") == 0)
 		handle_status(c, m->id);
+	else if (strcmp(method, "toolgate/approvals/list") == 0)
+		conn_reply_result(c, m->id, call_approvals_list(c));
+	else if (strcmp(method, "toolgate/approvals/decide") == 0)
+		handle_approval_decision(c, m->id, m->params);
 	else {
 		char msg[200];
 		snprintf(msg, sizeof msg, "Method not found: %.120s", method);

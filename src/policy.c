@@ -26,6 +26,10 @@
  * - args.PATH walks nested objects only; an array on the way, or a key that
  *   contains a dot, cannot be addressed.
  * - Each file is at most 1 MiB and 32 levels deep; duplicate keys are errors.
+ * - rate_limits entries are checked as strictly as rules; their ids are
+ *   optional and unique among rate limits (rule ids are another namespace).
+ *   Each gets an identity text so that ratelimit.c can keep its counters
+ *   across a reload that leaves the definition alone.
  * - Reasons are read by models and people, so they name the rules: the
  *   forbids that matched, else the permits, else (rules = []) what kept each
  *   permit for this agent and tool from matching.
@@ -53,6 +57,8 @@
 #define POLICY_DEPTH_MAX 32
 #define POLICY_NAME_MAX  64
 #define POLICY_ID_MAX    4294967294LL   /* (uid_t)-1 means "no uid" */
+#define RATE_CALLS_MAX   1000000
+#define RATE_SECONDS_MAX 31536000       /* a year */
 #define NAME_RULE "expected 1 to 64 of A-Z a-z 0-9 . _ -"
 
 enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_IN, OP_PREFIX };
@@ -92,6 +98,10 @@ struct rule {
 	size_t ntools;
 	bool has_pattern;       /* some tool is a glob: the rule is in pattern_rules */
 	bool needs_delegation;  /* "delegation": "required": only with a verified token */
+	bool approve;           /* effect "approve": held until an approver decides */
+	const char **approvers; /* principal names (borrowed strings) */
+	size_t napprovers;
+	unsigned deadline_s;    /* "deadline_seconds", default 900 */
 	struct policy_when when;
 };
 
@@ -115,6 +125,9 @@ struct policy_set {
 	json_t *exact_index;       /* tool name -> array of rule indices, ascending */
 	size_t *pattern_rules;     /* rule indices, ascending */
 	size_t npattern;
+	struct policy_rate_limit *rate_limits;   /* in load order; arrays owned */
+	size_t nrate_limits;
+	json_t *rate_limit_index;  /* id -> index into rate_limits */
 };
 
 /* ---- small helpers ---- */
@@ -520,13 +533,14 @@ static int parse_when(struct tg_error *err, const char *whole, struct policy_whe
 	return 0;
 }
 
-/* A non-empty array of non-empty strings, borrowed into *out. */
-static int load_strings(struct loader *l, size_t ri, const char *field, const json_t *arr,
-                        const char *what, const char ***out, size_t *n)
+/* A non-empty array of non-empty strings, borrowed into *out; section is
+   "rules" or "rate_limits", for errors. */
+static int load_strings(struct loader *l, const char *section, size_t ri, const char *field,
+                        const json_t *arr, const char *what, const char ***out, size_t *n)
 {
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return tg_err(l->err, "%s: rules[%zu].%s: must be a non-empty array of %s",
-		              l->file, ri, field, what);
+		return tg_err(l->err, "%s: %s[%zu].%s: must be a non-empty array of %s",
+		              l->file, section, ri, field, what);
 	*n = json_array_size(arr);
 	*out = calloc(*n, sizeof **out);
 	if (!*out)
@@ -534,15 +548,19 @@ static int load_strings(struct loader *l, size_t ri, const char *field, const js
 	for (size_t i = 0; i < *n; i++) {
 		const json_t *v = json_array_get(arr, i);
 		if (!json_is_string(v) || json_string_length(v) == 0)
-			return tg_err(l->err, "%s: rules[%zu].%s[%zu]: must be a non-empty string",
-			              l->file, ri, field, i);
+			return tg_err(l->err, "%s: %s[%zu].%s[%zu]: must be a non-empty string",
+			              l->file, section, ri, field, i);
 		(*out)[i] = json_string_value(v);
 	}
 	return 0;
 }
 
 static const char *const rule_keys[] = { "id", "effect", "agents", "tools", "when",
-                                         "description", "delegation", "approvers" };
+                                         "description", "delegation", "approvers",
+                                         "deadline_seconds" };
+
+#define APPROVAL_DEADLINE_DEFAULT 900
+#define APPROVAL_DEADLINE_MAX     86400
 
 static int load_rule(struct loader *l, size_t ri, const json_t *val)
 {
@@ -592,10 +610,9 @@ static int load_rule(struct loader *l, size_t ri, const json_t *val)
 	if (strcmp(json_string_value(eff), "forbid") == 0)
 		r->forbid = true;
 	else if (strcmp(json_string_value(eff), "approve") == 0)
-		return tg_err(l->err, "%s: rules[%zu].effect: \"approve\" needs approvals, which this version does not support yet",
-		              l->file, ri);
+		r->approve = true;
 	else if (strcmp(json_string_value(eff), "permit") != 0)
-		return tg_err(l->err, "%s: rules[%zu].effect: unknown effect \"%s\" (expected permit or forbid)",
+		return tg_err(l->err, "%s: rules[%zu].effect: unknown effect \"%s\" (expected permit, approve or forbid)",
 		              l->file, ri, json_string_value(eff));
 
 	const json_t *dg = json_object_get(val, "delegation");
@@ -608,19 +625,38 @@ static int load_rule(struct loader *l, size_t ri, const json_t *val)
 			              l->file, ri);
 		r->needs_delegation = true;
 	}
-	if (json_object_get(val, "approvers"))
-		return tg_err(l->err, "%s: rules[%zu].approvers: approvals are not supported by this version yet",
-		              l->file, ri);
+	const json_t *approvers = json_object_get(val, "approvers");
+	const json_t *deadline = json_object_get(val, "deadline_seconds");
+	if (!r->approve && (approvers || deadline))
+		return tg_err(l->err, "%s: rules[%zu].%s: only an approve rule has %s", l->file, ri,
+		              approvers ? "approvers" : "deadline_seconds",
+		              approvers ? "approvers" : "an approval deadline");
+	if (r->approve) {
+		if (!approvers)
+			return tg_err(l->err, "%s: rules[%zu]: an approve rule needs \"approvers\" (the principals who decide)",
+			              l->file, ri);
+		if (load_strings(l, "rules", ri, "approvers", approvers, "principal names",
+		                 &r->approvers, &r->napprovers) != 0)
+			return -1;
+		r->deadline_s = APPROVAL_DEADLINE_DEFAULT;
+		if (deadline) {
+			if (!json_is_integer(deadline) || json_integer_value(deadline) < 1 ||
+			    json_integer_value(deadline) > APPROVAL_DEADLINE_MAX)
+				return tg_err(l->err, "%s: rules[%zu].deadline_seconds: must be an integer from 1 to %d",
+				              l->file, ri, APPROVAL_DEADLINE_MAX);
+			r->deadline_s = (unsigned)json_integer_value(deadline);
+		}
+	}
 
 	const json_t *agents = json_object_get(val, "agents");
 	if (!agents)
 		return tg_err(l->err, "%s: rules[%zu]: missing \"agents\"", l->file, ri);
-	if (load_strings(l, ri, "agents", agents, "principal names or \"*\"", &r->agents, &r->nagents) != 0)
+	if (load_strings(l, "rules", ri, "agents", agents, "principal names or \"*\"", &r->agents, &r->nagents) != 0)
 		return -1;
 	const json_t *tools = json_object_get(val, "tools");
 	if (!tools)
 		return tg_err(l->err, "%s: rules[%zu]: missing \"tools\"", l->file, ri);
-	if (load_strings(l, ri, "tools", tools, "tool names or patterns", &r->tools, &r->ntools) != 0)
+	if (load_strings(l, "rules", ri, "tools", tools, "tool names or patterns", &r->tools, &r->ntools) != 0)
 		return -1;
 
 	const json_t *when = json_object_get(val, "when");
@@ -631,6 +667,159 @@ static int load_rule(struct loader *l, size_t ri, const json_t *val)
 	const json_t *desc = json_object_get(val, "description");
 	if (desc && !json_is_string(desc))
 		return tg_err(l->err, "%s: rules[%zu].description: must be a string", l->file, ri);
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b);
+
+/* names sorted, without repeats, as a JSON array (NULL when out of memory). */
+static json_t *canonical_names(const char *const *names, size_t n)
+{
+	const char **v = calloc(n, sizeof *v);
+	json_t *arr = json_array();
+	if (!v || !arr) {
+		free(v);
+		json_decref(arr);
+		return NULL;
+	}
+	memcpy(v, names, n * sizeof *v);
+	qsort(v, n, sizeof *v, cmp_names);
+	for (size_t i = 0; i < n; i++)
+		if ((i == 0 || strcmp(v[i], v[i - 1]) != 0) &&
+		    json_array_append_new(arr, json_string(v[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+	free(v);
+	return arr;
+}
+
+static const char *const per_names[] = { "agent", "user", "tool" };
+
+/* The identity text: compact JSON with sorted keys, so it has no newline. */
+static char *rate_limit_identity(const struct policy_rate_limit *rl)
+{
+	static const char *const star[] = { "*" };
+	json_t *agents = rl->any_agent ? canonical_names(star, 1)
+	                               : canonical_names(rl->agents, rl->nagents);
+	json_t *tools = canonical_names(rl->tools, rl->ntools);
+	if (!agents || !tools) {
+		json_decref(agents);
+		json_decref(tools);
+		return NULL;
+	}
+	json_t *o = json_pack("{s:o, s:o, s:s, s:I, s:I}", "agents", agents, "tools", tools,
+	                      "per", per_names[rl->per], "calls", (json_int_t)rl->calls,
+	                      "seconds", (json_int_t)rl->seconds);
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	return text;
+}
+
+/* An integer member from 1 to max, into *out. */
+static int load_count(struct loader *l, size_t ri, const json_t *val, const char *field,
+                      json_int_t max, uint64_t *out)
+{
+	const json_t *v = json_object_get(val, field);
+	if (!v)
+		return tg_err(l->err, "%s: rate_limits[%zu]: missing \"%s\"", l->file, ri, field);
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
+		return tg_err(l->err, "%s: rate_limits[%zu].%s: must be an integer from 1 to %lld",
+		              l->file, ri, field, (long long)max);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static const char *const rate_limit_keys[] = { "id", "agents", "tools", "per", "calls",
+                                               "seconds", "description" };
+
+static int load_rate_limit(struct loader *l, size_t ri, const json_t *val)
+{
+	struct policy_set *ps = l->ps;
+	if (!json_is_object(val))
+		return tg_err(l->err, "%s: rate_limits[%zu]: must be an object", l->file, ri);
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)val, k, v) {
+		size_t i = 0;
+		while (i < sizeof rate_limit_keys / sizeof rate_limit_keys[0] &&
+		       strcmp(k, rate_limit_keys[i]) != 0)
+			i++;
+		if (i == sizeof rate_limit_keys / sizeof rate_limit_keys[0])
+			return tg_err(l->err, "%s: rate_limits[%zu].%s: unknown key", l->file, ri, k);
+	}
+
+	/* Joins the set first, like a rule, so that policy_free releases it. */
+	if (!GROW(ps->rate_limits, ps->nrate_limits))
+		return tg_err(l->err, "%s: out of memory", l->file);
+	struct policy_rate_limit *rl = &ps->rate_limits[ps->nrate_limits++];
+	*rl = (struct policy_rate_limit){ .file = l->file, .index = ri };
+
+	const json_t *id = json_object_get(val, "id");
+	if (id) {
+		if (!json_is_string(id))
+			return tg_err(l->err, "%s: rate_limits[%zu].id: must be a string", l->file, ri);
+		rl->id = json_string_value(id);
+		if (!valid_name(rl->id))
+			return tg_err(l->err, "%s: rate_limits[%zu].id: invalid rate limit id \"%s\" (" NAME_RULE ")",
+			              l->file, ri, rl->id);
+		const json_t *prev = json_object_get(ps->rate_limit_index, rl->id);
+		if (prev) {
+			const struct policy_rate_limit *o = &ps->rate_limits[json_integer_value(prev)];
+			return tg_err(l->err, "%s: rate_limits[%zu].id: duplicate rate limit id \"%s\" (also rate_limits[%zu] of %s)",
+			              l->file, ri, rl->id, o->index, o->file);
+		}
+		if (json_object_set_new(ps->rate_limit_index, rl->id,
+		                        json_integer((json_int_t)(ps->nrate_limits - 1))) != 0)
+			return tg_err(l->err, "%s: out of memory", l->file);
+	}
+
+	/* load_strings fills a mutable array; it is owned (and freed) as rl's. */
+	const char **names = NULL;
+	const json_t *agents = json_object_get(val, "agents");
+	if (!agents)
+		return tg_err(l->err, "%s: rate_limits[%zu]: missing \"agents\"", l->file, ri);
+	if (load_strings(l, "rate_limits", ri, "agents", agents, "principal names or \"*\"",
+	                 &names, &rl->nagents) != 0) {
+		free(names);
+		return -1;
+	}
+	rl->agents = names;
+	names = NULL;
+	for (size_t i = 0; i < rl->nagents; i++)
+		if (strcmp(rl->agents[i], "*") == 0)
+			rl->any_agent = true;
+	const json_t *tools = json_object_get(val, "tools");
+	if (!tools)
+		return tg_err(l->err, "%s: rate_limits[%zu]: missing \"tools\"", l->file, ri);
+	if (load_strings(l, "rate_limits", ri, "tools", tools, "tool names or patterns",
+	                 &names, &rl->ntools) != 0) {
+		free(names);
+		return -1;
+	}
+	rl->tools = names;
+
+	const json_t *per = json_object_get(val, "per");
+	if (!per)
+		return tg_err(l->err, "%s: rate_limits[%zu]: missing \"per\"", l->file, ri);
+	size_t p = 0;
+	while (p < 3 && !(json_is_string(per) && strcmp(json_string_value(per), per_names[p]) == 0))
+		p++;
+	if (p == 3)
+		return tg_err(l->err, "%s: rate_limits[%zu].per: must be \"agent\", \"user\" or \"tool\"",
+		              l->file, ri);
+	rl->per = (enum policy_rate_per)p;
+	if (load_count(l, ri, val, "calls", RATE_CALLS_MAX, &rl->calls) != 0 ||
+	    load_count(l, ri, val, "seconds", RATE_SECONDS_MAX, &rl->seconds) != 0)
+		return -1;
+	const json_t *desc = json_object_get(val, "description");
+	if (desc && !json_is_string(desc))
+		return tg_err(l->err, "%s: rate_limits[%zu].description: must be a string", l->file, ri);
+
+	rl->identity = rate_limit_identity(rl);
+	if (!rl->identity)
+		return tg_err(l->err, "%s: out of memory", l->file);
 	return 0;
 }
 
@@ -665,9 +854,9 @@ static int load_doc(struct loader *l, const json_t *doc)
 	if (rl) {
 		if (!json_is_array(rl))
 			return tg_err(l->err, "%s: rate_limits: must be an array", l->file);
-		if (json_array_size(rl) != 0)
-			return tg_err(l->err, "%s: rate_limits: rate limits are not supported by this version yet",
-			              l->file);
+		for (size_t i = 0; i < json_array_size(rl); i++)
+			if (load_rate_limit(l, i, json_array_get(rl, i)) != 0)
+				return -1;
 	}
 	return 0;
 }
@@ -742,6 +931,14 @@ static bool is_pattern(const char *s)
 /* After every file: resolve agent names and build the tool index. */
 static int finish(struct policy_set *ps, struct tg_error *err)
 {
+	for (size_t i = 0; i < ps->nrate_limits; i++) {
+		const struct policy_rate_limit *rl = &ps->rate_limits[i];
+		for (size_t j = 0; j < rl->nagents; j++)
+			if (strcmp(rl->agents[j], "*") != 0 &&
+			    !json_object_get(ps->principal_index, rl->agents[j]))
+				return tg_err(err, "%s: rate_limits[%zu].agents[%zu]: unknown principal \"%s\"",
+				              rl->file, rl->index, j, rl->agents[j]);
+	}
 	for (size_t i = 0; i < ps->nrules; i++) {
 		struct rule *r = &ps->rules[i];
 		for (size_t j = 0; j < r->nagents; j++) {
@@ -751,6 +948,10 @@ static int finish(struct policy_set *ps, struct tg_error *err)
 				return tg_err(err, "%s: rules[%zu].agents[%zu]: unknown principal \"%s\"",
 				              r->file, r->index, j, r->agents[j]);
 		}
+		for (size_t j = 0; j < r->napprovers; j++)
+			if (!json_object_get(ps->principal_index, r->approvers[j]))
+				return tg_err(err, "%s: rules[%zu].approvers[%zu]: unknown principal \"%s\"",
+				              r->file, r->index, j, r->approvers[j]);
 		for (size_t j = 0; j < r->ntools; j++)
 			if (is_pattern(r->tools[j]))
 				r->has_pattern = true;
@@ -845,8 +1046,9 @@ struct policy_set *policy_load_dir(const char *dir, const char *display_prefix,
 	ps->gid_index = json_object();
 	ps->rule_index = json_object();
 	ps->exact_index = json_object();
+	ps->rate_limit_index = json_object();
 	if (!ps->docs || !ps->principal_index || !ps->uid_index || !ps->gid_index ||
-	    !ps->rule_index || !ps->exact_index) {
+	    !ps->rule_index || !ps->exact_index || !ps->rate_limit_index) {
 		tg_err(err, "%s: out of memory", shown_dir);
 		policy_free(ps);
 		return NULL;
@@ -902,9 +1104,18 @@ void policy_free(struct policy_set *ps)
 		when_clear(&r->when);
 		free(r->agents);
 		free(r->tools);
+		free(r->approvers);
 	}
 	free(ps->rules);
 	free(ps->pattern_rules);
+	for (size_t i = 0; i < ps->nrate_limits; i++) {
+		struct policy_rate_limit *rl = &ps->rate_limits[i];
+		free((void *)rl->agents);
+		free((void *)rl->tools);
+		free((void *)rl->identity);
+	}
+	free(ps->rate_limits);
+	json_decref(ps->rate_limit_index);
 	free(ps->principals);
 	for (size_t i = 0; i < ps->nfiles; i++)
 		free(ps->files[i]);
@@ -942,6 +1153,32 @@ const char *policy_principal_for_peer(const struct policy_set *ps, uid_t uid, gi
 bool policy_has_principal(const struct policy_set *ps, const char *name)
 {
 	return ps && name && json_object_get(ps->principal_index, name) != NULL;
+}
+
+size_t policy_rate_limit_count(const struct policy_set *ps)
+{
+	return ps ? ps->nrate_limits : 0;
+}
+
+const struct policy_rate_limit *policy_rate_limit_at(const struct policy_set *ps, size_t i)
+{
+	return ps && i < ps->nrate_limits ? &ps->rate_limits[i] : NULL;
+}
+
+bool policy_rate_limit_applies(const struct policy_rate_limit *rl, const char *principal,
+                               const char *tool)
+{
+	if (!rl || !principal || !tool)
+		return false;
+	bool agent = rl->any_agent;
+	for (size_t i = 0; !agent && i < rl->nagents; i++)
+		agent = strcmp(rl->agents[i], principal) == 0;
+	if (!agent)
+		return false;
+	for (size_t i = 0; i < rl->ntools; i++)
+		if (policy_tool_pattern_match(rl->tools[i], tool))
+			return true;
+	return false;
 }
 
 static bool rule_names_agent(const struct rule *r, const char *principal)
@@ -1179,6 +1416,8 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 	struct sbuf reason = { .p = out->reason, .cap = sizeof out->reason };
 	out->effect = POLICY_DENY;
 	out->reason[0] = '\0';
+	out->approvers = NULL;
+	out->deadline_s = 0;
 	out->rules = json_array();
 	json_t *permits = json_array();
 	if (!out->rules || !permits) {
@@ -1195,6 +1434,8 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 		tool = "";
 
 	json_t *forbids = out->rules;
+	json_t *approves = json_array();
+	const struct rule *first_approve = NULL;
 	const struct rule *undecided_forbid = NULL;
 	struct outcome forbid_oc = { 0 };
 	char failed_buf[sizeof out->reason];
@@ -1219,6 +1460,10 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 				undecided_forbid = r;
 				forbid_oc = oc;
 			}
+		} else if (r->approve && t == TRI_TRUE) {
+			oom |= !approves || json_array_append_new(approves, json_string(r->id)) != 0;
+			if (!first_approve)
+				first_approve = r;
 		} else if (!r->forbid && t == TRI_TRUE) {
 			oom |= json_array_append_new(permits, json_string(r->id)) != 0;
 		} else if (!r->forbid) {
@@ -1249,6 +1494,20 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 		permits = NULL;
 		sb_add(&reason, "permitted by rule%s ", json_array_size(out->rules) > 1 ? "s" : "");
 		add_id_list(&reason, out->rules);
+	} else if (first_approve) {
+		/* No permit, but an approve rule: the call waits for a human. */
+		out->effect = POLICY_APPROVE;
+		json_decref(out->rules);
+		out->rules = approves;
+		approves = NULL;
+		out->approvers = json_array();
+		for (size_t j = 0; out->approvers && j < first_approve->napprovers; j++)
+			json_array_append_new(out->approvers, json_string(first_approve->approvers[j]));
+		out->deadline_s = first_approve->deadline_s;
+		sb_add(&reason, "held for approval by ");
+		for (size_t j = 0; j < first_approve->napprovers; j++)
+			sb_add(&reason, "%s%s", j ? ", " : "", first_approve->approvers[j]);
+		sb_add(&reason, " (rule %s)", first_approve->id);
 	} else if (failed.len) {
 		sb_add(&reason, "no rule permits %s to call %s with these arguments (%s)",
 		       principal, tool, failed_buf);
@@ -1256,6 +1515,7 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 		sb_add(&reason, "no rule permits %s to call %s", principal, tool);
 	}
 	json_decref(permits);
+	json_decref(approves);
 }
 
 void policy_decision_clear(struct policy_decision *d)
@@ -1264,6 +1524,8 @@ void policy_decision_clear(struct policy_decision *d)
 		return;
 	json_decref(d->rules);
 	d->rules = NULL;
+	json_decref(d->approvers);
+	d->approvers = NULL;
 	d->effect = POLICY_DENY;
 	d->reason[0] = '\0';
 }

@@ -10,6 +10,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
+#include "ratelimit.h"
 #include "replay.h"
 
 #include <errno.h>
@@ -439,6 +440,8 @@ static void begin_drain(struct server *s)
 	s->draining = true;
 	s->drain_deadline_ms = server_now_ms() + s->opt.grace_ms;
 	log_info("broker", "draining: no new calls; %u in flight, grace %u ms", s->ncalls, s->opt.grace_ms);
+	/* Nobody will approve a call of a broker that is going away. */
+	call_end_all_held(s, "the broker is stopping; the call waiting for approval was refused");
 	if (s->listen_w.fd >= 0) {
 		server_unwatch(s, &s->listen_w);
 		close(s->listen_w.fd);
@@ -475,6 +478,9 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	if (!s->audit)
 		return tg_err_prefix(err, "audit log in %s", o->state_dir);
 
+	s->ratelimit = ratelimit_new();
+	if (!s->ratelimit)
+		return tg_err(err, "out of memory");
 	/* Single-use tokens already spent, from the log itself (see replay.h). */
 	s->replay = replay_new();
 	char *log_path = NULL;
@@ -516,6 +522,14 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	server_audit(s, json_pack("{s:s, s:s, s:s, s:i}", "event", "broker_start", "broker_id",
 	                          o->broker_id, "version", TOOLGATE_VERSION, "pid", (int)getpid()), NULL);
 	server_audit(s, config_record("config_load", s->config), NULL);
+	/* Approvals a previous broker left pending can no longer be decided. */
+	char *alog = NULL;
+	if (asprintf(&alog, "%s/audit/audit.log", o->state_dir) < 0)
+		return tg_err(err, "out of memory");
+	int prc = call_refuse_pending_approvals(s, alog, err);
+	free(alog);
+	if (prc != 0)
+		return tg_err_prefix(err, "refusing pending approvals");
 	if (audit_sync(s->audit, err) != 0)
 		return tg_err_prefix(err, "audit log");
 	log_info("broker", "listening on %s as broker %s: %zu tools from %s", o->socket_path,
@@ -634,6 +648,7 @@ void server_fini(struct server *s)
 	if (s->audit)
 		audit_close(s->audit);
 	replay_free(s->replay);
+	ratelimit_free(s->ratelimit);
 	if (s->config)
 		config_unref(s->config);
 }

@@ -4,6 +4,7 @@
  * success, 1 the tool failed, 3 refused by the broker (policy or arguments),
  * 2 usage, connection or protocol error.
  */
+#include "cli_approvals.h"
 #include "cli_audit.h"
 #include "cli_policy.h"
 #include "cli_token.h"
@@ -26,6 +27,8 @@ static void usage(FILE *f)
 "usage: toolgate [--socket PATH] list [--json]\n"
 "       toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
 "       toolgate [--socket PATH] status\n"
+"       toolgate [--socket PATH] approvals list [--json]\n"
+"       toolgate [--socket PATH] approvals approve|deny ID [--reason TEXT] [--json]\n"
 "       toolgate check-config DIR [--json]\n"
 "       toolgate keygen --out PREFIX\n"
 "       toolgate policy explain --agent AGENT --tool TOOL [--args JSON] [--token TOKEN]\n"
@@ -307,6 +310,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(sub_argc, sub_argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return cli_keygen(sub_argc, sub_argv);
+	if (strcmp(cmd, "approvals") == 0)
+		return cli_approvals(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "policy") == 0 && sub_argc >= 2 && strcmp(sub_argv[1], "explain") == 0)
 		return cli_policy_explain(sub_argc - 1, sub_argv + 1);
 	if (strcmp(cmd, "token") == 0 && sub_argc >= 2) {

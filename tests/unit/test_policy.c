@@ -296,13 +296,170 @@ TEST(wrong_shapes_of_top_level_members_are_errors)
 	CHECK_LOAD_ERROR("{'rate_limits': {}}", "policies/support.json: rate_limits: must be an array");
 }
 
-TEST(rate_limits_are_not_supported_yet_but_an_empty_list_is_fine)
+TEST(rate_limits_load_with_every_field_and_an_empty_list_is_fine)
 {
-	CHECK_LOAD_ERROR("{'rate_limits': [{'agents': ['*'], 'tools': ['t'], 'calls': 1, 'seconds': 1}]}",
-	                 "policies/support.json: rate_limits: rate limits are not supported by this version yet");
-	struct tg_error err;
-	struct policy_set *ps = load_text("{'rate_limits': []}", &err);
+	struct tg_error err = { "" };
+	struct policy_set *ps = load_text("{" PRINCIPALS ", 'rate_limits': ["
+		"{'agents': ['support-bot'], 'tools': ['refund.issue'], 'per': 'user', 'calls': 10, 'seconds': 3600},"
+		"{'id': 'kb-burst', 'description': 'keep the search index alive', 'agents': ['support-lead', '*'],"
+		" 'tools': ['kb.*', 'files.read'], 'per': 'tool', 'calls': 1000000, 'seconds': 31536000}]}", &err);
 	CHECK(ps != NULL);
+	CHECK_STREQ(err.msg, "");
+	CHECK(policy_rate_limit_count(ps) == 2);
+	const struct policy_rate_limit *rl = policy_rate_limit_at(ps, 0);
+	CHECK(rl != NULL && rl->id == NULL);
+	CHECK(rl != NULL && rl->nagents == 1 && !rl->any_agent && rl->ntools == 1);
+	CHECK_STREQ(rl ? rl->agents[0] : NULL, "support-bot");
+	CHECK_STREQ(rl ? rl->tools[0] : NULL, "refund.issue");
+	CHECK(rl != NULL && rl->per == POLICY_PER_USER && rl->calls == 10 && rl->seconds == 3600);
+	CHECK_STREQ(rl ? rl->file : NULL, "policies/support.json");
+	CHECK(rl != NULL && rl->index == 0);
+	CHECK_STREQ(rl ? rl->identity : NULL, "{\"agents\":[\"support-bot\"],\"calls\":10,\"per\":\"user\","
+	                                      "\"seconds\":3600,\"tools\":[\"refund.issue\"]}");
+	rl = policy_rate_limit_at(ps, 1);
+	CHECK_STREQ(rl ? rl->id : NULL, "kb-burst");
+	CHECK(rl != NULL && rl->nagents == 2 && rl->any_agent && rl->ntools == 2);
+	CHECK(rl != NULL && rl->per == POLICY_PER_TOOL && rl->calls == 1000000 && rl->seconds == 31536000);
+	CHECK(rl != NULL && rl->index == 1);
+	CHECK(policy_rate_limit_at(ps, 2) == NULL);
+	policy_free(ps);
+
+	ps = load_text("{'rate_limits': []}", &err);
+	CHECK(ps != NULL);
+	CHECK(policy_rate_limit_count(ps) == 0);
+	CHECK(policy_rate_limit_at(ps, 0) == NULL);
+	policy_free(ps);
+	CHECK(policy_rate_limit_count(NULL) == 0);
+}
+
+#define RATE_ERR(limit, expected) \
+	CHECK_LOAD_ERROR("{" PRINCIPALS ", 'rate_limits': [" limit "]}", "policies/support.json: " expected)
+#define RL_OK "{'agents': ['*'], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1}"
+
+TEST(rate_limit_field_errors_name_the_entry_and_field)
+{
+	RATE_ERR("5", "rate_limits[0]: must be an object");
+	RATE_ERR(RL_OK ", {'agents': ['*'], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1, 'window': 5}",
+	         "rate_limits[1].window: unknown key");
+	RATE_ERR("{'id': 7, 'agents': ['*'], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].id: must be a string");
+	RATE_ERR("{'id': 'per user', 'agents': ['*'], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].id: invalid rate limit id \"per user\" (expected 1 to 64 of A-Z a-z 0-9 . _ -)");
+	RATE_ERR("{'id': 'cap', 'agents': ['*'], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1},"
+	         "{'id': 'cap', 'agents': ['*'], 'tools': ['u'], 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[1].id: duplicate rate limit id \"cap\" (also rate_limits[0] of policies/support.json)");
+	RATE_ERR("{'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1}", "rate_limits[0]: missing \"agents\"");
+	RATE_ERR("{'agents': [], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].agents: must be a non-empty array of principal names or \"*\"");
+	RATE_ERR("{'agents': ['*', ''], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].agents[1]: must be a non-empty string");
+	RATE_ERR(RL_OK ", {'agents': ['support-bot', 'suport-lead'], 'tools': ['t'], 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[1].agents[1]: unknown principal \"suport-lead\"");
+	RATE_ERR("{'agents': ['*'], 'per': 'agent', 'calls': 1, 'seconds': 1}", "rate_limits[0]: missing \"tools\"");
+	RATE_ERR("{'agents': ['*'], 'tools': 'kb.*', 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].tools: must be a non-empty array of tool names or patterns");
+	RATE_ERR("{'agents': ['*'], 'tools': [null], 'per': 'agent', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].tools[0]: must be a non-empty string");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'calls': 1, 'seconds': 1}", "rate_limits[0]: missing \"per\"");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'session', 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].per: must be \"agent\", \"user\" or \"tool\"");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': ['user'], 'calls': 1, 'seconds': 1}",
+	         "rate_limits[0].per: must be \"agent\", \"user\" or \"tool\"");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'seconds': 1}", "rate_limits[0]: missing \"calls\"");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': 0, 'seconds': 1}",
+	         "rate_limits[0].calls: must be an integer from 1 to 1000000");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': 1000001, 'seconds': 1}",
+	         "rate_limits[0].calls: must be an integer from 1 to 1000000");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': 1.5, 'seconds': 1}",
+	         "rate_limits[0].calls: must be an integer from 1 to 1000000");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': '10', 'seconds': 1}",
+	         "rate_limits[0].calls: must be an integer from 1 to 1000000");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': 1}", "rate_limits[0]: missing \"seconds\"");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': 1, 'seconds': 0}",
+	         "rate_limits[0].seconds: must be an integer from 1 to 31536000");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': 1, 'seconds': 31536001}",
+	         "rate_limits[0].seconds: must be an integer from 1 to 31536000");
+	RATE_ERR("{'agents': ['*'], 'tools': ['t'], 'per': 'user', 'calls': 1, 'seconds': 1, 'description': false}",
+	         "rate_limits[0].description: must be a string");
+	CHECK_LOAD_ERROR("{'rate_limits': [{'agents': ['bot'], 'tools': ['t'], 'per': 'user', 'calls': 1, 'seconds': 1}]}",
+	                 "policies/support.json: rate_limits[0].agents[0]: unknown principal \"bot\"");
+}
+
+TEST(rate_limits_may_name_principals_that_a_later_file_defines_and_their_ids_are_unique_across_files)
+{
+	struct tg_error err = { "" };
+	const char *limit = "{'rate_limits': [{'id': 'cap', 'agents': ['bot'], 'tools': ['t'], 'per': 'agent',"
+	                    " 'calls': 1, 'seconds': 1}]}";
+	struct policy_set *ps = load_files("a.json", limit, "b.json", "{'principals': {'bot': {'uids': [7]}}}",
+	                                   NULL, NULL, &err);
+	CHECK(ps != NULL);
+	CHECK_STREQ(err.msg, "");
+	policy_free(ps);
+	ps = load_files("a.json", limit, "b.json", limit, "c.json", "{'principals': {'bot': {'uids': [7]}}}", &err);
+	CHECK(ps == NULL);
+	CHECK_STREQ(err.msg, "policies/b.json: rate_limits[0].id: duplicate rate limit id \"cap\" (also rate_limits[0] of policies/a.json)");
+}
+
+/* The identity of the only rate limit of a policy text (static buffer). */
+static const char *identity_of(const char *limit)
+{
+	static char buf[512];
+	char text[1024];
+	snprintf(text, sizeof text, "{" PRINCIPALS ", 'rate_limits': [%s]}", limit);
+	struct tg_error err = { "" };
+	struct policy_set *ps = load_text(text, &err);
+	const struct policy_rate_limit *rl = policy_rate_limit_at(ps, 0);
+	snprintf(buf, sizeof buf, "%s", rl ? rl->identity : err.msg);
+	policy_free(ps);
+	return buf;
+}
+
+TEST(a_rate_limit_identity_depends_on_what_counts_and_not_on_spelling_or_names)
+{
+	char base[512];
+	snprintf(base, sizeof base, "%s", identity_of(
+		"{'agents': ['support-bot', 'ops'], 'tools': ['kb.*', 'refund.issue'], 'per': 'user', 'calls': 10, 'seconds': 60}"));
+	CHECK_STREQ(base, "{\"agents\":[\"ops\",\"support-bot\"],\"calls\":10,\"per\":\"user\","
+	                  "\"seconds\":60,\"tools\":[\"kb.*\",\"refund.issue\"]}");
+	CHECK_STREQ(identity_of("{'id': 'x', 'description': 'd', 'seconds': 60, 'calls': 10, 'per': 'user',"
+	                        " 'tools': ['refund.issue', 'kb.*', 'kb.*'], 'agents': ['ops', 'support-bot', 'ops']}"),
+	            base);
+	CHECK(strcmp(identity_of("{'agents': ['support-bot', 'ops'], 'tools': ['kb.*', 'refund.issue'], 'per': 'user',"
+	                         " 'calls': 5, 'seconds': 60}"), base) != 0);
+	CHECK(strcmp(identity_of("{'agents': ['support-bot', 'ops'], 'tools': ['kb.*', 'refund.issue'], 'per': 'user',"
+	                         " 'calls': 10, 'seconds': 61}"), base) != 0);
+	CHECK(strcmp(identity_of("{'agents': ['support-bot', 'ops'], 'tools': ['kb.*', 'refund.issue'], 'per': 'agent',"
+	                         " 'calls': 10, 'seconds': 60}"), base) != 0);
+	CHECK(strcmp(identity_of("{'agents': ['support-bot'], 'tools': ['kb.*', 'refund.issue'], 'per': 'user',"
+	                         " 'calls': 10, 'seconds': 60}"), base) != 0);
+	CHECK(strcmp(identity_of("{'agents': ['support-bot', 'ops'], 'tools': ['kb.*'], 'per': 'user',"
+	                         " 'calls': 10, 'seconds': 60}"), base) != 0);
+	/* "*" names every agent, whatever else the list names. */
+	CHECK_STREQ(identity_of("{'agents': ['ops', '*'], 'tools': ['t'], 'per': 'tool', 'calls': 1, 'seconds': 1}"),
+	            "{\"agents\":[\"*\"],\"calls\":1,\"per\":\"tool\",\"seconds\":1,\"tools\":[\"t\"]}");
+	CHECK_STREQ(identity_of("{'agents': ['*'], 'tools': ['t'], 'per': 'tool', 'calls': 1, 'seconds': 1}"),
+	            "{\"agents\":[\"*\"],\"calls\":1,\"per\":\"tool\",\"seconds\":1,\"tools\":[\"t\"]}");
+}
+
+TEST(a_rate_limit_applies_when_its_agents_name_the_caller_and_a_tools_pattern_matches)
+{
+	struct tg_error err = { "" };
+	struct policy_set *ps = load_text("{" PRINCIPALS ", 'rate_limits': ["
+		"{'agents': ['support-bot', 'ops'], 'tools': ['refund.issue', 'kb.*'], 'per': 'user', 'calls': 1, 'seconds': 1},"
+		"{'agents': ['*'], 'tools': ['*.delete'], 'per': 'tool', 'calls': 1, 'seconds': 1}]}", &err);
+	CHECK_STREQ(err.msg, "");
+	const struct policy_rate_limit *named = policy_rate_limit_at(ps, 0), *any = policy_rate_limit_at(ps, 1);
+	CHECK(policy_rate_limit_applies(named, "support-bot", "refund.issue"));
+	CHECK(policy_rate_limit_applies(named, "ops", "kb.search"));
+	CHECK(!policy_rate_limit_applies(named, "support-lead", "refund.issue"));
+	CHECK(!policy_rate_limit_applies(named, "support-bot", "refund.issue2"));
+	CHECK(!policy_rate_limit_applies(named, "support-bot", "files.delete"));
+	CHECK(policy_rate_limit_applies(any, "support-lead", "files.delete"));
+	CHECK(policy_rate_limit_applies(any, "anyone-at-all", "a.b.delete"));
+	CHECK(!policy_rate_limit_applies(any, "support-lead", "files.read"));
+	CHECK(!policy_rate_limit_applies(any, NULL, "files.delete"));
+	CHECK(!policy_rate_limit_applies(any, "support-bot", NULL));
+	CHECK(!policy_rate_limit_applies(NULL, "support-bot", "files.delete"));
 	policy_free(ps);
 }
 
@@ -408,7 +565,7 @@ TEST(rule_field_errors_name_the_rule_and_field)
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t']},"
 	         "{'id': 'b', 'effect': 'permit', 'agents': ['*'], 'tools': ['t']},"
 	         "{'id': 'c', 'effect': 'allow', 'agents': ['*'], 'tools': ['t']}",
-	         "rules[2].effect: unknown effect \"allow\" (expected permit or forbid)");
+	         "rules[2].effect: unknown effect \"allow\" (expected permit, approve or forbid)");
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'tools': ['t']}", "rules[0]: missing \"agents\"");
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': [], 'tools': ['t']}",
 	         "rules[0].agents: must be a non-empty array of principal names or \"*\"");
@@ -427,13 +584,22 @@ TEST(rule_field_errors_name_the_rule_and_field)
 	         "rules[0].description: must be a string");
 }
 
-TEST(approve_and_approvers_are_refused_as_not_supported_yet)
+TEST(approve_rules_need_known_approvers_and_a_sane_deadline)
 {
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t']},"
 	         "{'id': 'x', 'effect': 'approve', 'agents': ['*'], 'tools': ['t']}",
-	         "rules[1].effect: \"approve\" needs approvals, which this version does not support yet");
+	         "rules[1]: an approve rule needs \"approvers\" (the principals who decide)");
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'approvers': ['support-lead']}",
-	         "rules[0].approvers: approvals are not supported by this version yet");
+	         "rules[0].approvers: only an approve rule has approvers");
+	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'deadline_seconds': 60}",
+	         "rules[0].deadline_seconds: only an approve rule has an approval deadline");
+	RULE_ERR("{'id': 'x', 'effect': 'approve', 'agents': ['*'], 'tools': ['t'], 'approvers': ['ghost']}",
+	         "rules[0].approvers[0]: unknown principal \"ghost\"");
+	RULE_ERR("{'id': 'x', 'effect': 'approve', 'agents': ['*'], 'tools': ['t'], 'approvers': []}",
+	         "rules[0].approvers: must be a non-empty array of principal names");
+	RULE_ERR("{'id': 'x', 'effect': 'approve', 'agents': ['*'], 'tools': ['t'], 'approvers': ['support-lead'],"
+	         " 'deadline_seconds': 0}",
+	         "rules[0].deadline_seconds: must be an integer from 1 to 86400");
 }
 
 TEST(delegation_must_be_required_and_only_on_permit_rules)
@@ -851,9 +1017,13 @@ static const char *const spec_example =
 	"  {'id': 'no-deletes', 'effect': 'forbid', 'agents': ['*'], 'tools': ['*.delete']}"
 	" ]%s}";
 
+static const char *const spec_rate_limits =
+	", 'rate_limits': [{'agents': ['support-bot'], 'tools': ['refund.issue'], 'per': 'user',"
+	" 'calls': 10, 'seconds': 3600}]";
+
 static const char *const large_refunds =
 	"{'id': 'large-refunds', 'effect': 'approve', 'agents': ['support-bot'],"
-	" 'tools': ['refund.issue'], 'approvers': ['support-lead'],"
+	" 'tools': ['refund.issue'], 'delegation': 'required', 'approvers': ['support-lead'],"
 	" 'when': {'args.amount_cents': {'<=': 50000}}},";
 
 TEST(spec_example_without_unsupported_parts_decides_as_documented)
@@ -889,17 +1059,44 @@ TEST(spec_example_without_unsupported_parts_decides_as_documented)
 	policy_free(ps);
 }
 
-TEST(spec_example_with_unsupported_parts_is_refused_with_the_first_one)
+TEST(the_whole_spec_example_loads_and_holds_large_refunds_for_the_lead)
 {
 	char text[2048];
-	snprintf(text, sizeof text, spec_example, "'delegation': 'required',", large_refunds, "");
-	CHECK_LOAD_ERROR(text, "policies/support.json: rules[2].effect: \"approve\" needs approvals, which this version does not support yet");
-	snprintf(text, sizeof text, spec_example, "", large_refunds, "");
-	CHECK_LOAD_ERROR(text, "policies/support.json: rules[2].effect: \"approve\" needs approvals, which this version does not support yet");
-	snprintf(text, sizeof text, spec_example, "", "",
-	         ", 'rate_limits': [{'agents': ['support-bot'], 'tools': ['refund.issue'], 'per': 'user',"
-	         " 'calls': 10, 'seconds': 3600}]");
-	CHECK_LOAD_ERROR(text, "policies/support.json: rate_limits: rate limits are not supported by this version yet");
+	snprintf(text, sizeof text, spec_example, "'delegation': 'required',", large_refunds, spec_rate_limits);
+	struct tg_error err = { "" };
+	struct policy_set *ps = load_text(text, &err);
+	CHECK_STREQ(err.msg, "");
+	CHECK(ps != NULL);
+	if (!ps)
+		return;
+	CHECK(decide_as(ps, "support-bot", "alice", "refund.issue", "{'amount_cents': 3000}") == POLICY_PERMIT);
+	CHECK_STREQ(rules_text, "[\"small-refunds\"]");
+	CHECK(decide_as(ps, "support-bot", "alice", "refund.issue", "{'amount_cents': 20000}") == POLICY_APPROVE);
+	CHECK_STREQ(rules_text, "[\"large-refunds\"]");
+	CHECK_STREQ(decision.reason, "held for approval by support-lead (rule large-refunds)");
+	CHECK(json_array_size(decision.approvers) == 1 &&
+	      strcmp(json_string_value(json_array_get(decision.approvers, 0)), "support-lead") == 0);
+	CHECK(decision.deadline_s == 900);
+	CHECK(decide_as(ps, "support-bot", "alice", "refund.issue", "{'amount_cents': 60000}") == POLICY_DENY);
+	CHECK(decide_as(ps, "support-bot", NULL, "refund.issue", "{'amount_cents': 3000}") == POLICY_DENY);
+	CHECK(decide_as(ps, "support-bot", "alice", "kb.delete", "{}") == POLICY_FORBID);
+	policy_free(ps);
+}
+
+TEST(spec_example_rate_limits_load)
+{
+	char text[2048];
+	snprintf(text, sizeof text, spec_example, "'delegation': 'required',", "", spec_rate_limits);
+	struct tg_error err = { "" };
+	struct policy_set *ps = load_text(text, &err);
+	CHECK(ps != NULL);
+	CHECK_STREQ(err.msg, "");
+	CHECK(policy_rate_limit_count(ps) == 1);
+	const struct policy_rate_limit *rl = policy_rate_limit_at(ps, 0);
+	CHECK(rl != NULL && rl->per == POLICY_PER_USER && rl->calls == 10 && rl->seconds == 3600);
+	CHECK(policy_rate_limit_applies(rl, "support-bot", "refund.issue"));
+	CHECK(!policy_rate_limit_applies(rl, "support-bot", "kb.search"));
+	policy_free(ps);
 }
 
 int main(void)
@@ -917,14 +1114,18 @@ int main(void)
 	RUN(nesting_deeper_than_32_levels_is_refused);
 	RUN(unknown_keys_are_errors_naming_file_and_field);
 	RUN(wrong_shapes_of_top_level_members_are_errors);
-	RUN(rate_limits_are_not_supported_yet_but_an_empty_list_is_fine);
+	RUN(rate_limits_load_with_every_field_and_an_empty_list_is_fine);
+	RUN(rate_limit_field_errors_name_the_entry_and_field);
+	RUN(rate_limits_may_name_principals_that_a_later_file_defines_and_their_ids_are_unique_across_files);
+	RUN(a_rate_limit_identity_depends_on_what_counts_and_not_on_spelling_or_names);
+	RUN(a_rate_limit_applies_when_its_agents_name_the_caller_and_a_tools_pattern_matches);
 	RUN(principal_errors_name_the_principal_and_field);
 	RUN(a_name_of_65_characters_is_refused_and_64_accepted);
 	RUN(principal_defined_in_two_files_is_an_error);
 	RUN(uid_or_gid_claimed_by_two_principals_is_an_error);
 	RUN(a_uid_match_wins_over_a_gid_match);
 	RUN(rule_field_errors_name_the_rule_and_field);
-	RUN(approve_and_approvers_are_refused_as_not_supported_yet);
+	RUN(approve_rules_need_known_approvers_and_a_sane_deadline);
 	RUN(delegation_must_be_required_and_only_on_permit_rules);
 	RUN(a_rule_that_requires_delegation_permits_only_calls_with_a_verified_user);
 	RUN(a_standalone_when_holds_only_when_every_condition_does);
@@ -946,7 +1147,8 @@ int main(void)
 	RUN(a_tool_is_visible_when_a_permit_names_it_and_no_unconditional_forbid_does);
 	RUN(tool_patterns_are_fnmatch_globs_where_star_crosses_dots);
 	RUN(spec_example_without_unsupported_parts_decides_as_documented);
-	RUN(spec_example_with_unsupported_parts_is_refused_with_the_first_one);
+	RUN(the_whole_spec_example_loads_and_holds_large_refunds_for_the_lead);
+	RUN(spec_example_rate_limits_load);
 	policy_decision_clear(&decision);
 	return TEST_SUMMARY();
 }
