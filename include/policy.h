@@ -82,6 +82,18 @@ bool policy_when_holds(const struct policy_when *w, const char *principal, const
                        const json_t *args, char *why, size_t whylen);
 void policy_when_free(struct policy_when *w);
 
+/*
+ * Load-time cross-check with the tools: for every rule condition on args.PATH
+ * and every tool in `tools` that the rule names (exactly or by pattern),
+ * has_arg(ctx, i, "PATH") must be true, else an error naming the rule and the
+ * tool: "policies/x.json: rules[2].when.args.amount: tool refund.issue has no
+ * argument \"amount\"".  A condition on an argument a tool lacks would never
+ * hold for a permit and always for a forbid: a mistake, caught when loading.
+ */
+int policy_check_arguments(const struct policy_set *ps, const char *const *tools, size_t ntools,
+                           bool (*has_arg)(void *ctx, size_t tool_index, const char *path),
+                           void *ctx, struct tg_error *err);
+
 /* Glob match of a tool name against a pattern ("kb.*", "*.delete", "*"). */
 bool policy_tool_pattern_match(const char *pattern, const char *tool);
 

@@ -1147,6 +1147,12 @@ fail:
 
 /* ---- policies/ -------------------------------------------------------- */
 
+static bool tool_has_argument(void *ctx, size_t i, const char *path)
+{
+	const struct config *c = ctx;
+	return schema_has_property(c->tools[i]->input_schema, path);
+}
+
 static int load_policies(struct loader *ld)
 {
 	struct name_list l;
@@ -1172,6 +1178,17 @@ static int load_policies(struct loader *ld)
 	ld->c->policy = policy_load_dir(path, "policies", ld->err);
 	free(path);
 	if (!ld->c->policy)
+		return -1;
+	/* Rules may only test arguments the tools they name declare. */
+	const char **names = calloc(ld->c->ntools + 1, sizeof *names);
+	if (!names)
+		return tg_err(ld->err, "policies: out of memory");
+	for (size_t i = 0; i < ld->c->ntools; i++)
+		names[i] = ld->c->tools[i]->name;
+	int rc = policy_check_arguments(ld->c->policy, names, ld->c->ntools, tool_has_argument,
+	                                ld->c, ld->err);
+	free(names);
+	if (rc != 0)
 		return -1;
 	return issuers_load(ld->c->dir, &ld->c->issuers, ld->err);
 }

@@ -1576,3 +1576,25 @@ void policy_when_free(struct policy_when *w)
 	when_clear(w);
 	free(w);
 }
+
+int policy_check_arguments(const struct policy_set *ps, const char *const *tools, size_t ntools,
+                           bool (*has_arg)(void *ctx, size_t tool_index, const char *path),
+                           void *ctx, struct tg_error *err)
+{
+	for (size_t i = 0; ps && i < ps->nrules; i++) {
+		const struct rule *r = &ps->rules[i];
+		for (size_t c = 0; c < r->when.nconds; c++) {
+			const struct cond *cd = &r->when.conds[c];
+			if (cd->attr != ATTR_ARGS)
+				continue;
+			const char *path = cd->attr_name + strlen("args.");
+			for (size_t t = 0; t < ntools; t++) {
+				if (!rule_names_tool(r, tools[t]) || has_arg(ctx, t, path))
+					continue;
+				return tg_err(err, "%s: rules[%zu].when.%s: tool %s has no argument \"%s\"",
+				              r->file, r->index, cd->attr_name, tools[t], path);
+			}
+		}
+	}
+	return 0;
+}

@@ -957,8 +957,40 @@ TEST(the_first_bad_file_in_name_order_is_the_one_reported)
 	cfg_remove();
 }
 
+TEST(a_rule_may_only_test_arguments_its_tools_declare)
+{
+	cfg_create();
+	write_json("tools.d/refund.issue.json",
+		"{'name': 'refund.issue', 'command': ['/bin/true'], 'effect': 'write',"
+		" 'input_schema': {'type': 'object', 'properties': {'amount_cents': {'type': 'integer'}}}}");
+	write_json("tools.d/kb.search.json",
+		"{'name': 'kb.search', 'command': ['/bin/true'], 'effect': 'read'}");
+	write_json("policies/p.json",
+		"{'principals': {'bot': {'uids': [5]}}, 'rules': ["
+		" {'id': 'ok', 'effect': 'permit', 'agents': ['bot'], 'tools': ['refund.issue'],"
+		"  'when': {'args.amount_cents': {'<=': 5000}}},"
+		" {'id': 'typo', 'effect': 'permit', 'agents': ['bot'], 'tools': ['refund.*'],"
+		"  'when': {'args.amount': {'<=': 5000}}}]}");
+	CHECK_STREQ(load_cfg(), "policies/p.json: rules[1].when.args.amount: tool refund.issue has no "
+	                        "argument \"amount\"");
+	/* A pattern that names a tool without the argument is caught too. */
+	write_json("policies/p.json",
+		"{'principals': {'bot': {'uids': [5]}}, 'rules': ["
+		" {'id': 'paths', 'effect': 'forbid', 'agents': ['*'], 'tools': ['*'],"
+		"  'when': {'args.amount_cents': {'>': 100}}}]}");
+	CHECK_STREQ(load_cfg(), "policies/p.json: rules[0].when.args.amount_cents: tool kb.search has no "
+	                        "argument \"amount_cents\"");
+	write_json("policies/p.json",
+		"{'principals': {'bot': {'uids': [5]}}, 'rules': ["
+		" {'id': 'ok', 'effect': 'permit', 'agents': ['bot'], 'tools': ['refund.issue'],"
+		"  'when': {'args.amount_cents': {'<=': 5000}}}]}");
+	CHECK_STREQ(load_cfg(), "(loaded)");
+	cfg_remove();
+}
+
 int main(void)
 {
+	RUN(a_rule_may_only_test_arguments_its_tools_declare);
 	RUN(valid_fixture_loads_two_tools_one_profile_and_the_policy);
 	RUN(every_field_of_a_full_tool_file_reaches_the_snapshot);
 	RUN(a_tool_without_sandbox_block_gets_the_documented_defaults);
