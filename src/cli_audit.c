@@ -9,6 +9,7 @@
  * strings come from agents and must not reach the terminal as control codes.
  */
 #include "cli_audit.h"
+#include "cli_util.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -31,50 +32,6 @@ static const char verify_usage[] = "usage: toolgate audit verify LOG --key AUDIT
 static const char show_usage[] =
 	"usage: toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]";
 static const char keygen_usage[] = "usage: toolgate keygen --out PREFIX";
-
-static int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s\n", usage);
-	return 2;
-}
-
-/*
- * Match `--name VALUE` or `--name=VALUE` at argv[*i].  1: matched, *value
- * set (and *i advanced past a separate value); 0: another argument;
- * -1: the option is there but its value is missing.
- */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **value)
-{
-	size_t n = strlen(name);
-	const char *arg = argv[*i];
-	if (strncmp(arg, name, n) != 0)
-		return 0;
-	if (arg[n] == '=') {
-		*value = arg + n + 1;
-		return 1;
-	}
-	if (arg[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*value = argv[++*i];
-	return 1;
-}
-
-static bool is_help(const char *arg)
-{
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
-/* ---------------------------------------------------------------- verify */
 
 static int verify_report(bool json, const char *log, bool valid, uint64_t records,
                          const char *error, bool error_names_log)
@@ -113,24 +70,24 @@ int cli_audit_verify(int argc, char **argv)
 		if (!options_done && arg[0] == '-' && arg[1] != '\0') {
 			if (strcmp(arg, "--") == 0) {
 				options_done = true;
-			} else if (is_help(arg)) {
+			} else if (cli_is_help(arg)) {
 				printf("%s\n", verify_usage);
 				return 0;
 			} else if (strcmp(arg, "--json") == 0) {
 				json = true;
-			} else if ((m = opt_value(argc, argv, &i, "--key", &v)) != 0) {
+			} else if ((m = cli_opt_value(argc, argv, &i, "--key", &v)) != 0) {
 				if (m < 0)
-					return usage_error(cmd, verify_usage, "--key needs a public key file");
+					return cli_usage_error(cmd, verify_usage, "--key needs a public key file");
 				key = v;
-			} else if ((m = opt_value(argc, argv, &i, "--checkpoint", &v)) != 0) {
+			} else if ((m = cli_opt_value(argc, argv, &i, "--checkpoint", &v)) != 0) {
 				checkpoint = "";
 			} else {
-				return usage_error(cmd, verify_usage, "unknown option %s", arg);
+				return cli_usage_error(cmd, verify_usage, "unknown option %s", arg);
 			}
 			continue;
 		}
 		if (log)
-			return usage_error(cmd, verify_usage, "unexpected argument %s", arg);
+			return cli_usage_error(cmd, verify_usage, "unexpected argument %s", arg);
 		log = arg;
 	}
 	if (checkpoint) {
@@ -138,9 +95,9 @@ int cli_audit_verify(int argc, char **argv)
 		return 2;
 	}
 	if (!log)
-		return usage_error(cmd, verify_usage, "missing LOG");
+		return cli_usage_error(cmd, verify_usage, "missing LOG");
 	if (!key)
-		return usage_error(cmd, verify_usage, "missing --key AUDIT.pub");
+		return cli_usage_error(cmd, verify_usage, "missing --key AUDIT.pub");
 
 	/* A bad key is the key's problem, not the log's: name it as such. */
 	struct tg_error err;
@@ -314,7 +271,7 @@ int cli_audit_show(int argc, char **argv)
 				options_done = true;
 				continue;
 			}
-			if (is_help(arg)) {
+			if (cli_is_help(arg)) {
 				printf("%s\n", show_usage);
 				return 0;
 			}
@@ -322,23 +279,23 @@ int cli_audit_show(int argc, char **argv)
 				json = true;
 				continue;
 			}
-			if ((m = opt_value(argc, argv, &i, "--tool", &tool)) == 0 &&
-			    (m = opt_value(argc, argv, &i, "--user", &user)) == 0 &&
-			    (m = opt_value(argc, argv, &i, "--agent", &agent)) == 0 &&
-			    (m = opt_value(argc, argv, &i, "--since", &since)) == 0)
-				return usage_error(cmd, show_usage, "unknown option %s", arg);
+			if ((m = cli_opt_value(argc, argv, &i, "--tool", &tool)) == 0 &&
+			    (m = cli_opt_value(argc, argv, &i, "--user", &user)) == 0 &&
+			    (m = cli_opt_value(argc, argv, &i, "--agent", &agent)) == 0 &&
+			    (m = cli_opt_value(argc, argv, &i, "--since", &since)) == 0)
+				return cli_usage_error(cmd, show_usage, "unknown option %s", arg);
 			if (m < 0)
-				return usage_error(cmd, show_usage, "%s needs a value", arg);
+				return cli_usage_error(cmd, show_usage, "%s needs a value", arg);
 			continue;
 		}
 		if (log)
-			return usage_error(cmd, show_usage, "unexpected argument %s", arg);
+			return cli_usage_error(cmd, show_usage, "unexpected argument %s", arg);
 		log = arg;
 	}
 	if (!log)
-		return usage_error(cmd, show_usage, "missing LOG");
+		return cli_usage_error(cmd, show_usage, "missing LOG");
 	if (since && !parse_time_ms(since, &since_ms))
-		return usage_error(cmd, show_usage,
+		return cli_usage_error(cmd, show_usage,
 		                   "--since: not an RFC 3339 time or YYYY-MM-DD date: %s", since);
 
 	FILE *f = fopen(log, "re");
@@ -409,22 +366,22 @@ int cli_keygen(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		int m;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			printf("%s\n", keygen_usage);
 			return 0;
 		}
-		if ((m = opt_value(argc, argv, &i, "--out", &prefix)) == 0)
-			return usage_error(cmd, keygen_usage, "unexpected argument %s", argv[i]);
+		if ((m = cli_opt_value(argc, argv, &i, "--out", &prefix)) == 0)
+			return cli_usage_error(cmd, keygen_usage, "unexpected argument %s", argv[i]);
 		if (m < 0)
-			return usage_error(cmd, keygen_usage, "--out needs a file name prefix");
+			return cli_usage_error(cmd, keygen_usage, "--out needs a file name prefix");
 	}
 	if (!prefix || !*prefix)
-		return usage_error(cmd, keygen_usage, "missing --out PREFIX");
+		return cli_usage_error(cmd, keygen_usage, "missing --out PREFIX");
 
 	char key_path[PATH_MAX], pub_path[PATH_MAX];
 	if (snprintf(key_path, sizeof key_path, "%s.key", prefix) >= (int)sizeof key_path ||
 	    snprintf(pub_path, sizeof pub_path, "%s.pub", prefix) >= (int)sizeof pub_path)
-		return usage_error(cmd, keygen_usage, "--out: path too long");
+		return cli_usage_error(cmd, keygen_usage, "--out: path too long");
 
 	struct tg_error err;
 	unsigned char pk[KEYS_PUBLIC_BYTES];

@@ -13,6 +13,7 @@
  * prints as text goes through print_safe().
  */
 #include "cli_token.h"
+#include "cli_util.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,6 +29,7 @@
 #include "error.h"
 #include "keys.h"
 #include "paseto.h"
+#include "token.h"
 
 #define MAX_TTL_SECONDS (30 * 86400)
 #define MAX_KID_LEN 128
@@ -58,119 +60,7 @@ static const char verify_help[] =
 	"  --json   print the claims as JSON (exactly the signed object) on stdout and the\n"
 	"           footer on stderr";
 
-static int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s\n", usage);
-	return 2;
-}
-
-/*
- * Match `--name VALUE` or `--name=VALUE` at argv[*i].  1: matched, *value
- * set (and *i advanced past a separate value); 0: another argument;
- * -1: the option is there but its value is missing.
- */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **value)
-{
-	size_t n = strlen(name);
-	const char *arg = argv[*i];
-	if (strncmp(arg, name, n) != 0)
-		return 0;
-	if (arg[n] == '=') {
-		*value = arg + n + 1;
-		return 1;
-	}
-	if (arg[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*value = argv[++*i];
-	return 1;
-}
-
-static bool is_help(const char *arg)
-{
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
 /* ------------------------------------------------------------------ time */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static bool take_digits(const char **s, int n, int lo, int hi, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		char c = (*s)[i];
-		if (c < '0' || c > '9')
-			return false;
-		v = v * 10 + (c - '0');
-	}
-	if (v < lo || v > hi)
-		return false;
-	*s += n;
-	*out = v;
-	return true;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* An RFC 3339 date-time (Z or numeric offset, fraction dropped) as epoch seconds. */
-static bool parse_rfc3339(const char *s, int64_t *out)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 1;
-	if (!take_digits(&s, 4, 0, 9999, &y) || *s++ != '-' || !take_digits(&s, 2, 1, 12, &mo) ||
-	    *s++ != '-' || !take_digits(&s, 2, 1, 31, &d) || d > days_in_month(y, mo))
-		return false;
-	if (*s != 'T' && *s != 't')
-		return false;
-	s++;
-	if (!take_digits(&s, 2, 0, 23, &h) || *s++ != ':' || !take_digits(&s, 2, 0, 59, &mi) ||
-	    *s++ != ':' || !take_digits(&s, 2, 0, 60, &sec))
-		return false;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '-' ? -1 : 1;
-		if (!take_digits(&s, 2, 0, 23, &oh) || *s++ != ':' || !take_digits(&s, 2, 0, 59, &om))
-			return false;
-	} else {
-		return false;
-	}
-	if (*s != '\0')
-		return false;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	       sign * (oh * 3600 + om * 60);
-	return true;
-}
 
 /* RFC 3339 UTC with seconds precision: the form token.c and the audit log use. */
 static bool format_rfc3339(int64_t t, char out[32])
@@ -307,7 +197,7 @@ int cli_token_mint(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *v = NULL;
-		if (is_help(arg)) {
+		if (cli_is_help(arg)) {
 			printf("%s\n%s\n", mint_usage, mint_help);
 			return 0;
 		}
@@ -315,56 +205,56 @@ int cli_token_mint(int argc, char **argv)
 		int m = 0;
 		for (size_t k = 0; k < ntable && m == 0; k++) {
 			e = &table[k];
-			m = opt_value(argc, argv, &i, e->name, &v);
+			m = cli_opt_value(argc, argv, &i, e->name, &v);
 		}
 		if (m == 0)
-			return usage_error(cmd, mint_usage, "%s %s", arg[0] == '-' ?
+			return cli_usage_error(cmd, mint_usage, "%s %s", arg[0] == '-' ?
 			                   "unknown option" : "unexpected argument", arg);
 		if (m < 0)
-			return usage_error(cmd, mint_usage, "%s needs a value (%s)", e->name, e->metavar);
+			return cli_usage_error(cmd, mint_usage, "%s needs a value (%s)", e->name, e->metavar);
 		if (*e->value)
-			return usage_error(cmd, mint_usage, "%s is given twice", e->name);
+			return cli_usage_error(cmd, mint_usage, "%s is given twice", e->name);
 		if (v[0] == '\0')
-			return usage_error(cmd, mint_usage, "%s must not be empty", e->name);
+			return cli_usage_error(cmd, mint_usage, "%s must not be empty", e->name);
 		if (!e->is_json && has_control_char(v))
-			return usage_error(cmd, mint_usage, "%s must not contain control characters",
+			return cli_usage_error(cmd, mint_usage, "%s must not contain control characters",
 			                   e->name);
 		if (!utf8_text(v))
-			return usage_error(cmd, mint_usage, "%s is not valid UTF-8", e->name);
+			return cli_usage_error(cmd, mint_usage, "%s is not valid UTF-8", e->name);
 		*e->value = v;
 	}
 	for (size_t k = 0; k < ntable; k++) {
 		const struct mint_opt *e = &table[k];
 		if (e->required && !*e->value)
-			return usage_error(cmd, mint_usage, "missing %s %s", e->name, e->metavar);
+			return cli_usage_error(cmd, mint_usage, "missing %s %s", e->name, e->metavar);
 	}
 
 	int64_t ttl;
 	if (!parse_duration(o.ttl, &ttl))
-		return usage_error(cmd, mint_usage, "--ttl: \"%s\" is not a duration (90s, 15m, 2h, "
+		return cli_usage_error(cmd, mint_usage, "--ttl: \"%s\" is not a duration (90s, 15m, 2h, "
 		                   "1d or seconds)", o.ttl);
 	if (ttl <= 0)
-		return usage_error(cmd, mint_usage, "--ttl must be more than zero");
+		return cli_usage_error(cmd, mint_usage, "--ttl must be more than zero");
 	if (ttl > MAX_TTL_SECONDS)
-		return usage_error(cmd, mint_usage, "--ttl: at most 30 days (%d seconds)",
+		return cli_usage_error(cmd, mint_usage, "--ttl: at most 30 days (%d seconds)",
 		                   MAX_TTL_SECONDS);
 	if (o.kid && !kid_valid(o.kid))
-		return usage_error(cmd, mint_usage, "--kid: \"%s\" is not a key file name (letters, "
+		return cli_usage_error(cmd, mint_usage, "--kid: \"%s\" is not a key file name (letters, "
 		                   "digits, '.', '_', '-'; not starting with '.')", o.kid);
 
 	int64_t now = (int64_t)time(NULL), nbf = now, exp = now + ttl;
 	if (o.nbf) {
-		if (!parse_rfc3339(o.nbf, &nbf))
-			return usage_error(cmd, mint_usage, "--nbf: \"%s\" is not an RFC 3339 time "
+		if (rfc3339_parse(o.nbf, &nbf) != 0)
+			return cli_usage_error(cmd, mint_usage, "--nbf: \"%s\" is not an RFC 3339 time "
 			                   "(e.g. 2026-11-24T10:00:00Z)", o.nbf);
 		if (nbf >= exp)
-			return usage_error(cmd, mint_usage, "--nbf is not before the expiry (now + "
+			return cli_usage_error(cmd, mint_usage, "--nbf is not before the expiry (now + "
 			                   "--ttl): the token would never be valid");
 	}
 	char why[256];
 	json_t *scope = parse_scope(o.tools, why, sizeof why);
 	if (!scope)
-		return usage_error(cmd, mint_usage, "--tools: %s", why);
+		return cli_usage_error(cmd, mint_usage, "--tools: %s", why);
 
 	char iat_s[32], nbf_s[32], exp_s[32], jti_hex[33];
 	if (sodium_init() < 0) {
@@ -381,7 +271,7 @@ int cli_token_mint(int argc, char **argv)
 	if (!format_rfc3339(now, iat_s) || !format_rfc3339(nbf, nbf_s) ||
 	    !format_rfc3339(exp, exp_s)) {
 		json_decref(scope);
-		return usage_error(cmd, mint_usage, "--nbf: the time is out of range");
+		return cli_usage_error(cmd, mint_usage, "--nbf: the time is out of range");
 	}
 
 	const char *iss = o.iss ? o.iss : o.kid ? o.kid : "toolgate";
@@ -507,27 +397,27 @@ int cli_token_verify(int argc, char **argv)
 		if (!options_done && arg[0] == '-' && arg[1] != '\0') {
 			if (strcmp(arg, "--") == 0) {
 				options_done = true;
-			} else if (is_help(arg)) {
+			} else if (cli_is_help(arg)) {
 				printf("%s\n%s\n", verify_usage, verify_help);
 				return 0;
 			} else if (strcmp(arg, "--json") == 0) {
 				json = true;
-			} else if ((m = opt_value(argc, argv, &i, "--key", &key)) != 0) {
+			} else if ((m = cli_opt_value(argc, argv, &i, "--key", &key)) != 0) {
 				if (m < 0)
-					return usage_error(cmd, verify_usage, "--key needs a public key file");
+					return cli_usage_error(cmd, verify_usage, "--key needs a public key file");
 			} else {
-				return usage_error(cmd, verify_usage, "unknown option %s", arg);
+				return cli_usage_error(cmd, verify_usage, "unknown option %s", arg);
 			}
 			continue;
 		}
 		if (token)
-			return usage_error(cmd, verify_usage, "unexpected argument %s", arg);
+			return cli_usage_error(cmd, verify_usage, "unexpected argument %s", arg);
 		token = arg;
 	}
 	if (!token)
-		return usage_error(cmd, verify_usage, "missing TOKEN");
+		return cli_usage_error(cmd, verify_usage, "missing TOKEN");
 	if (!key)
-		return usage_error(cmd, verify_usage, "missing --key ISSUER.pub");
+		return cli_usage_error(cmd, verify_usage, "missing --key ISSUER.pub");
 
 	struct tg_error err;
 	unsigned char pk[KEYS_PUBLIC_BYTES];
