@@ -134,7 +134,7 @@ install: all
 		if [ -e "$$t" ]; then echo "install: keeping existing $$t"; else install -m 0644 $$f "$$t"; fi; \
 	done
 	install -d $(DESTDIR)$(DEMODIR)/bin $(DESTDIR)$(DEMODIR)/tools.d $(DESTDIR)$(DEMODIR)/policies \
-		$(DESTDIR)$(DEMODIR)/sandbox
+		$(DESTDIR)$(DEMODIR)/sandbox $(DESTDIR)$(DEMODIR)/keys/issuers
 	install -m 0755 $(DEMO_BINS) $(DESTDIR)$(DEMODIR)/bin/
 	install -m 0644 tools.d/*.json $(DESTDIR)$(DEMODIR)/tools.d/
 	install -m 0644 policies/*.json $(DESTDIR)$(DEMODIR)/policies/

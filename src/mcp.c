@@ -134,9 +134,9 @@ static void handle_approval_decision(struct conn *c, const json_t *id, json_t *p
 	char why[400];
 	if (call_approvals_decide(c, aid, strcmp(decision, "approve") == 0, json_string_value(jreason),
 	                          &result, why, sizeof why) != 0) {
-		char msg[440];
-		snprintf(msg, sizeof msg, "Invalid params: %s", why);
-		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS, msg);
+		/* The reason alone: approvers read it as is ("support-bot cannot
+		   decide on its own call"). */
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS, why);
 		return;
 	}
 	conn_reply_result(c, id, result);

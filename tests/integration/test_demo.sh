@@ -10,7 +10,7 @@ bin/toolgated|*/main/bin/toolgated) ;;
 esac
 out=$(demo/run.sh 2>&1)
 rc=$?
-if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q '^demo passed: all 13 steps behaved as expected\.$'; then
+if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -Eq '^demo passed: all [0-9]+ steps behaved as expected\.$'; then
 	echo "ok   the demo runs every step as the README promises"
 	echo "1 passed, 0 failed"
 	exit 0
