@@ -198,6 +198,10 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		child_fail(status_fd, "making mounts private", errno);
+	/* A /proc of its own pid namespace: the host's would show every process
+	   on the machine, the broker among them. */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		child_fail(status_fd, "mounting /proc for its pid namespace", errno);
 	if (sethostname("toolgate", 8) != 0)
 		child_fail(status_fd, "sethostname", errno);
 	if (t->network == TOOL_NET_LOOPBACK)

@@ -32,6 +32,7 @@ TOOLS = [
     tool_file("badsys", [T("badsys"), "ptrace"]),
     tool_file("danger.delete", [T("echo-args")], effect="write"),
     tool_file("tmp.echo", [TMP_ECHO]),
+    tool_file("ls.proc", ["/bin/ls", "/proc"]),
 ]
 POLICY = {
     "principals": {"agent": {"uids": [AGENT_UID]}, "other": {"uids": [OTHER_UID]},
@@ -237,6 +238,14 @@ def the_tool_runs_unprivileged_in_its_own_namespaces():
     eq((i["pid"], i["hostname"], i["net_ifaces"]), (1, "toolgate", ["lo"]))
     eq((i["cwd"], i["tmpdir"]), ("/tmp", "/tmp"))
     eq(i["rlimit_nofile"], 64)
+
+
+@test
+def the_tool_sees_only_its_own_processes_in_proc():
+    r = b.client(AGENT_UID).call("ls.proc", {})
+    eq(r["isError"], False, text_of(r))
+    pids = [x for x in text_of(r).split() if x.isdigit()]
+    eq(pids, ["1"], "only the tool itself, pid 1 of its namespace")
 
 
 @test
