@@ -76,8 +76,9 @@ int sandbox_release(struct sandbox_child *c);
 /* SIGKILL the child (and with it its whole pid namespace).  0 or -1. */
 int sandbox_kill(const struct sandbox_child *c);
 
-/* Reap the exited child without blocking; 0 with *wstatus, or -1 (not yet). */
-int sandbox_reap(const struct sandbox_child *c, int *wstatus);
+/* Reap the exited child without blocking; 0 with *wstatus and (if cpu_ms is
+   non-NULL) the CPU time the tool's own process used, or -1 (not yet). */
+int sandbox_reap(const struct sandbox_child *c, int *wstatus, uint64_t *cpu_ms);
 
 /* Close every fd of the child struct that is still open (sets them to -1). */
 void sandbox_close(struct sandbox_child *c);

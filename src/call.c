@@ -20,12 +20,14 @@
 #include "server.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +78,7 @@ struct call {
 	bool status_eof;
 	bool exited;
 	int wstatus;
+	uint64_t cpu_ms;            /* CPU time of the tool's own process */
 	bool timed_out;
 	bool released;              /* the gate opened: the tool itself ran */
 	bool cancelled;             /* no reply: cancelled, or the client left */
@@ -226,9 +229,10 @@ static void release_child(struct call *k)
 static json_t *execution_meta(struct call *k, int exit_no, const char *status, uint64_t dur,
                               uint64_t end_seq)
 {
-	return json_pack("{s:o, s:s, s:I, s:I, s:I, s:b, s:I}",
+	return json_pack("{s:o, s:s, s:I, s:I, s:I, s:I, s:b, s:I}",
 		"exit", exit_no >= 0 ? json_integer(exit_no) : json_null(), "status", status,
-		"duration_ms", (json_int_t)dur, "stdout_bytes", (json_int_t)k->out.total,
+		"duration_ms", (json_int_t)dur, "cpu_ms", (json_int_t)k->cpu_ms,
+		"stdout_bytes", (json_int_t)k->out.total,
 		"stderr_bytes", (json_int_t)k->err.total,
 		"truncated", k->out.total > k->out.len || k->err.total > k->err.len,
 		"audit_seq", (json_int_t)end_seq);
@@ -327,6 +331,15 @@ static void finish(struct call *k)
 		snprintf(status, sizeof status, "%s; the tool and every process it started were killed",
 		         k->stop_reason);
 		exit_no = sandbox_exit_number(k->wstatus);
+	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL &&
+	           k->cpu_ms * 2 >= k->tool->limits.cpu_seconds * 1000) {
+		/* Not killed by the broker, and it burnt CPU: most likely RLIMIT_CPU's
+		   SIGKILL (see sandbox.c on why not SIGXCPU).  The kernel's rusage
+		   can read well short of the limit that fired, so say the facts. */
+		snprintf(status, sizeof status, "killed by signal 9 (SIGKILL) after %llu ms of CPU time; "
+		         "its cpu_seconds limit is %llu s", (unsigned long long)k->cpu_ms,
+		         (unsigned long long)k->tool->limits.cpu_seconds);
+		exit_no = sandbox_exit_number(k->wstatus);
 	} else {
 		sandbox_describe_status(k->wstatus, status, sizeof status);
 		exit_no = sandbox_exit_number(k->wstatus);
@@ -344,6 +357,8 @@ static void finish(struct call *k)
 		"request_seq", (json_int_t)k->decision_seq,
 		"stdout_bytes", (json_int_t)k->out.total, "stderr_bytes", (json_int_t)k->err.total,
 		"truncated", k->out.total > k->out.len || k->err.total > k->err.len);
+	if (ran && k->exited)
+		json_object_set_new(rec, "cpu_ms", json_integer((json_int_t)k->cpu_ms));
 	add_token_fields(rec, k->user, k->token_fields);
 	server_audit(s, rec, &end_seq);
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
@@ -781,7 +796,7 @@ static void read_status(struct call *k)
 static void on_exit_of_child(struct call *k)
 {
 	int ws;
-	if (sandbox_reap(&k->child, &ws) != 0)
+	if (sandbox_reap(&k->child, &ws, &k->cpu_ms) != 0)
 		return;
 	k->exited = true;
 	k->wstatus = ws;

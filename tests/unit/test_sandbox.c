@@ -56,7 +56,7 @@ static int wait_exit(struct sandbox_child *c)
 	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
 	poll(&p, 1, 5000);
 	int ws = -1;
-	CHECK(sandbox_reap(c, &ws) == 0);
+	CHECK(sandbox_reap(c, &ws, NULL) == 0);
 	return ws;
 }
 
