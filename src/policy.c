@@ -40,6 +40,7 @@
  * every decision walks.
  */
 #include "policy.h"
+#include "when.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,31 +61,6 @@
 #define RATE_CALLS_MAX   1000000
 #define RATE_SECONDS_MAX 31536000       /* a year */
 #define NAME_RULE "expected 1 to 64 of A-Z a-z 0-9 . _ -"
-
-enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_IN, OP_PREFIX };
-static const char *const op_names[] = { "==", "!=", "<", "<=", ">", ">=", "in", "prefix" };
-
-enum attr { ATTR_ARGS, ATTR_USER, ATTR_AGENT };
-enum tri { TRI_FALSE, TRI_TRUE, TRI_UNKNOWN };
-enum cls { CLS_NULL, CLS_BOOL, CLS_NUMBER, CLS_STRING, CLS_ARRAY, CLS_OBJECT };
-
-/* One operator on one attribute; a rule's `when` is the AND of these. */
-struct cond {
-	enum attr attr;
-	const char *attr_name;  /* as written ("args.amount_cents"), for reasons */
-	char *path;             /* ATTR_ARGS: the components, NUL-separated */
-	size_t npath;
-	enum op op;
-	const json_t *operand;  /* borrowed from the document */
-	char *text;             /* "args.amount_cents <= 5000", for reasons */
-};
-
-/* A `when`: the AND of its conditions (a rule's, or a token scope's). */
-struct policy_when {
-	struct cond *conds;
-	size_t nconds;
-	json_t *doc;            /* standalone ones: keeps the borrowed operands alive */
-};
 
 struct rule {
 	const char *id;
@@ -146,30 +122,6 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-static enum cls cls_of(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return CLS_OBJECT;
-	case JSON_ARRAY: return CLS_ARRAY;
-	case JSON_STRING: return CLS_STRING;
-	case JSON_INTEGER: case JSON_REAL: return CLS_NUMBER;
-	case JSON_TRUE: case JSON_FALSE: return CLS_BOOL;
-	default: return CLS_NULL;
-	}
-}
-
-static const char *cls_name(enum cls c)
-{
-	static const char *const names[] = { "null", "a boolean", "a number", "a string",
-	                                     "an array", "an object" };
-	return names[c];
-}
-
-static bool is_ordering(enum op op)
-{
-	return op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE;
-}
-
 /* Room for element n of an array whose capacity is implied by n: the array
    (possibly moved), or NULL when out of memory. */
 static void *grow(void *arr, size_t n, size_t size)
@@ -206,86 +158,6 @@ static void sb_add(struct sbuf *b, const char *fmt, ...)
 		return;
 	}
 	b->len += (size_t)n;
-}
-
-/* ---- number and value comparison ---- */
-
-/* Exact comparison of an integer with a real: -1, 0, 1, or 2 when unordered. */
-static int cmp_int_real(json_int_t i, double d)
-{
-	if (d != d)
-		return 2;
-	if (d >= 9223372036854775808.0)
-		return -1;
-	if (d < -9223372036854775808.0)
-		return 1;
-	/* |d| < 2^63: its integer part is exactly representable both ways. */
-	json_int_t t = (json_int_t)d;
-	if (i != t)
-		return i < t ? -1 : 1;
-	double frac = d - (double)t;
-	return frac > 0 ? -1 : frac < 0 ? 1 : 0;
-}
-
-static int cmp_num(const json_t *a, const json_t *b)
-{
-	if (json_is_integer(a) && json_is_integer(b)) {
-		json_int_t x = json_integer_value(a), y = json_integer_value(b);
-		return x < y ? -1 : x > y;
-	}
-	if (json_is_integer(a))
-		return cmp_int_real(json_integer_value(a), json_real_value(b));
-	if (json_is_integer(b)) {
-		int c = cmp_int_real(json_integer_value(b), json_real_value(a));
-		return c == 2 ? 2 : -c;
-	}
-	double x = json_real_value(a), y = json_real_value(b);
-	if (x != x || y != y)
-		return 2;
-	return x < y ? -1 : x > y;
-}
-
-static bool str_eq(const char *s, size_t n, const json_t *b)
-{
-	return json_string_length(b) == n && memcmp(json_string_value(b), s, n) == 0;
-}
-
-/* JSON equality in which 1 equals 1.0 (json_equal says they differ). */
-static bool values_equal(const json_t *a, const json_t *b)
-{
-	enum cls c = cls_of(a);
-	if (c != cls_of(b))
-		return false;
-	switch (c) {
-	case CLS_NUMBER:
-		return cmp_num(a, b) == 0;
-	case CLS_STRING:
-		return str_eq(json_string_value(a), json_string_length(a), b);
-	case CLS_BOOL:
-		return json_typeof(a) == json_typeof(b);
-	case CLS_NULL:
-		return true;
-	case CLS_ARRAY:
-		if (json_array_size(a) != json_array_size(b))
-			return false;
-		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!values_equal(json_array_get(a, i), json_array_get(b, i)))
-				return false;
-		return true;
-	case CLS_OBJECT: {
-		if (json_object_size(a) != json_object_size(b))
-			return false;
-		const char *k;
-		const json_t *v;
-		json_object_foreach((json_t *)a, k, v) {
-			const json_t *w = json_object_get(b, k);
-			if (!w || !values_equal(v, w))
-				return false;
-		}
-		return true;
-	}
-	}
-	return false;
 }
 
 /* ---- loading ---- */
@@ -380,156 +252,6 @@ static int load_principal(struct loader *l, const char *name, const json_t *val)
 		return -1;
 	if (count == 0)
 		return tg_err(l->err, "%s: principals.%s: needs at least one uid or gid", l->file, name);
-	return 0;
-}
-
-static int parse_op(const char *s, enum op *op)
-{
-	for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
-		if (strcmp(s, op_names[i]) == 0) {
-			*op = (enum op)i;
-			return 0;
-		}
-	return -1;
-}
-
-/* Operand rules: checked once here so that evaluation has no error path.
-   prefix + attr_name names the place: "policies/x.json: rules[2].when." */
-static int check_operand(struct tg_error *err, const char *prefix, const char *attr_name,
-                         enum attr attr, enum op op, const json_t *operand)
-{
-	const char *on = op_names[op];
-	bool str_attr = attr != ATTR_ARGS;
-	if (is_ordering(op)) {
-		if (str_attr)
-			return tg_err(err, "%s%s: \"%s\" compares numbers, and %s is a string",
-			              prefix, attr_name, on, attr_name);
-		if (!json_is_number(operand))
-			return tg_err(err, "%s%s: \"%s\" needs a number, not %s",
-			              prefix, attr_name, on, cls_name(cls_of(operand)));
-	} else if (op == OP_IN) {
-		if (!json_is_array(operand) || json_array_size(operand) == 0)
-			return tg_err(err, "%s%s: \"in\" needs a non-empty array, not %s", prefix, attr_name,
-			              json_is_array(operand) ? "an empty one" : cls_name(cls_of(operand)));
-		if (str_attr)
-			for (size_t i = 0; i < json_array_size(operand); i++)
-				if (!json_is_string(json_array_get(operand, i)))
-					return tg_err(err, "%s%s: \"in\" item %zu is %s, but %s is a string",
-					              prefix, attr_name, i,
-					              cls_name(cls_of(json_array_get(operand, i))), attr_name);
-	} else if (op == OP_PREFIX) {
-		if (!json_is_string(operand))
-			return tg_err(err, "%s%s: \"prefix\" needs a string, not %s",
-			              prefix, attr_name, cls_name(cls_of(operand)));
-	} else if (str_attr && !json_is_string(operand)) {
-		return tg_err(err, "%s%s: \"%s\" needs a string, since %s is a string, not %s",
-		              prefix, attr_name, on, attr_name, cls_name(cls_of(operand)));
-	}
-	return 0;
-}
-
-static int add_cond(struct tg_error *err, const char *where, struct policy_when *w,
-                    const char *attr_name, enum attr attr, enum op op, const json_t *operand)
-{
-	if (!GROW(w->conds, w->nconds))
-		return tg_err(err, "%s: out of memory", where);
-	struct cond *c = &w->conds[w->nconds];
-	*c = (struct cond){ .attr = attr, .attr_name = attr_name, .op = op, .operand = operand };
-	w->nconds++;
-
-	if (attr == ATTR_ARGS) {
-		c->path = strdup(attr_name + strlen("args."));
-		if (!c->path)
-			return tg_err(err, "%s: out of memory", where);
-		c->npath = 1;
-		for (char *p = c->path; *p; p++)
-			if (*p == '.') {
-				*p = '\0';
-				c->npath++;
-			}
-	}
-
-	/* Reasons quote the condition; a long operand is cut so the reason stays short. */
-	char *dump = json_dumps(operand, JSON_ENCODE_ANY | JSON_COMPACT);
-	if (!dump)
-		return tg_err(err, "%s: out of memory", where);
-	if (strlen(dump) > 60)
-		memcpy(dump + 57, "...", 4);
-	int n = asprintf(&c->text, "%s %s %s", attr_name, op_names[op], dump);
-	free(dump);
-	if (n < 0) {
-		c->text = NULL;
-		return tg_err(err, "%s: out of memory", where);
-	}
-	return 0;
-}
-
-static void when_clear(struct policy_when *w)
-{
-	for (size_t j = 0; j < w->nconds; j++) {
-		free(w->conds[j].path);
-		free(w->conds[j].text);
-	}
-	free(w->conds);
-	json_decref(w->doc);
-	memset(w, 0, sizeof *w);
-}
-
-static bool valid_args_path(const char *attr_name)
-{
-	if (strncmp(attr_name, "args.", 5) != 0)
-		return false;
-	const char *p = attr_name + 5;
-	if (*p == '\0' || *p == '.')
-		return false;
-	for (; *p; p++)
-		if (*p == '.' && (p[1] == '.' || p[1] == '\0'))
-			return false;
-	return true;
-}
-
-/* Parse a `when` object into w.  whole names it in errors ("policies/x.json:
-   rules[2].when"); its conditions are named whole + "." + attribute. */
-static int parse_when(struct tg_error *err, const char *whole, struct policy_when *w,
-                      const json_t *when)
-{
-	char prefix[TG_ERROR_MAX];
-	snprintf(prefix, sizeof prefix, "%s.", whole);
-	if (!json_is_object(when))
-		return tg_err(err, "%s: must be an object of attribute to conditions", whole);
-	const char *an;
-	const json_t *ops;
-	json_object_foreach((json_t *)when, an, ops) {
-		enum attr attr;
-		if (strcmp(an, "user") == 0)
-			attr = ATTR_USER;
-		else if (strcmp(an, "agent") == 0)
-			attr = ATTR_AGENT;
-		else if (valid_args_path(an))
-			attr = ATTR_ARGS;
-		else if (strncmp(an, "args", 4) == 0 && (an[4] == '\0' || an[4] == '.'))
-			return tg_err(err, "%s%s: invalid argument path (expected args.NAME or args.NAME.NAME...)",
-			              prefix, an);
-		else
-			return tg_err(err, "%s%s: unknown attribute (expected args.PATH, user or agent)",
-			              prefix, an);
-		if (!json_is_object(ops))
-			return tg_err(err, "%s%s: must be an object of operator to operand, e.g. {\"<=\": 5000}",
-			              prefix, an);
-		if (json_object_size(ops) == 0)
-			return tg_err(err, "%s%s: needs at least one operator", prefix, an);
-		const char *on;
-		const json_t *operand;
-		json_object_foreach((json_t *)ops, on, operand) {
-			enum op op;
-			if (parse_op(on, &op) != 0)
-				return tg_err(err, "%s%s: unknown operator \"%s\" (expected ==, !=, <, <=, >, >=, in or prefix)",
-				              prefix, an, on);
-			if (check_operand(err, prefix, an, attr, op, operand) != 0 ||
-			    add_cond(err, whole, w, an, attr, op, operand) != 0)
-				return -1;
-		}
-	}
 	return 0;
 }
 
@@ -662,7 +384,7 @@ static int load_rule(struct loader *l, size_t ri, const json_t *val)
 	const json_t *when = json_object_get(val, "when");
 	char whole[TG_ERROR_MAX];
 	snprintf(whole, sizeof whole, "%s: rules[%zu].when", l->file, ri);
-	if (when && parse_when(l->err, whole, &r->when, when) != 0)
+	if (when && when_parse(l->err, whole, &r->when, when) != 0)
 		return -1;
 	const json_t *desc = json_object_get(val, "description");
 	if (desc && !json_is_string(desc))
@@ -1261,147 +983,11 @@ bool policy_tool_visible(const struct policy_set *ps, const char *principal, con
 	return permitted;
 }
 
-/* The value an attribute has in this call. */
-struct attr_val {
-	bool present;
-	enum cls cls;
-	const json_t *json;   /* NULL for user and agent */
-	const char *str;      /* when cls is CLS_STRING */
-	size_t len;
-};
-
-/* What decided a `when`: the first false condition, else the first undecidable one. */
-struct outcome {
-	const struct cond *cond;
-	struct attr_val val;
-};
-
-static struct attr_val lookup(const struct cond *c, const char *principal, const char *user,
-                              const json_t *args)
+static void sb_explain(struct sbuf *b, const struct when_outcome *oc, enum when_tri t)
 {
-	struct attr_val v = { 0 };
-	if (c->attr != ATTR_ARGS) {
-		const char *s = c->attr == ATTR_USER ? user : principal;
-		if (s)
-			v = (struct attr_val){ .present = true, .cls = CLS_STRING, .str = s, .len = strlen(s) };
-		return v;
-	}
-	const json_t *cur = args;
-	const char *comp = c->path;
-	for (size_t i = 0; i < c->npath; i++) {
-		if (!json_is_object(cur))
-			return v;
-		cur = json_object_get(cur, comp);
-		comp += strlen(comp) + 1;
-	}
-	if (!cur)
-		return v;
-	v.present = true;
-	v.json = cur;
-	v.cls = cls_of(cur);
-	if (v.cls == CLS_STRING) {
-		v.str = json_string_value(cur);
-		v.len = json_string_length(cur);
-	}
-	return v;
-}
-
-static bool val_equals(const struct attr_val *v, const json_t *b)
-{
-	if (v->json)
-		return values_equal(v->json, b);
-	return json_is_string(b) && str_eq(v->str, v->len, b);
-}
-
-static enum tri eval_cond(const struct cond *c, const struct attr_val *v)
-{
-	if (!v->present)
-		return TRI_UNKNOWN;
-	const json_t *x = c->operand;
-	switch (c->op) {
-	case OP_EQ:
-	case OP_NE:
-		if (v->cls != cls_of(x))
-			return TRI_UNKNOWN;
-		return val_equals(v, x) == (c->op == OP_EQ) ? TRI_TRUE : TRI_FALSE;
-	case OP_LT:
-	case OP_LE:
-	case OP_GT:
-	case OP_GE: {
-		if (v->cls != CLS_NUMBER)
-			return TRI_UNKNOWN;
-		int k = cmp_num(v->json, x);
-		if (k == 2)
-			return TRI_UNKNOWN;
-		bool ok = c->op == OP_LT ? k < 0 : c->op == OP_LE ? k <= 0 : c->op == OP_GT ? k > 0 : k >= 0;
-		return ok ? TRI_TRUE : TRI_FALSE;
-	}
-	case OP_IN: {
-		bool comparable = false;
-		for (size_t i = 0; i < json_array_size(x); i++) {
-			const json_t *item = json_array_get(x, i);
-			if (cls_of(item) != v->cls)
-				continue;
-			comparable = true;
-			if (val_equals(v, item))
-				return TRI_TRUE;
-		}
-		return comparable ? TRI_FALSE : TRI_UNKNOWN;
-	}
-	case OP_PREFIX: {
-		if (v->cls != CLS_STRING)
-			return TRI_UNKNOWN;
-		size_t n = json_string_length(x);
-		return v->len >= n && memcmp(v->str, json_string_value(x), n) == 0 ? TRI_TRUE : TRI_FALSE;
-	}
-	}
-	return TRI_UNKNOWN;
-}
-
-/* Kleene AND of the rule's conditions: false wins, then undecidable. */
-static enum tri eval_when(const struct policy_when *w, const char *principal, const char *user,
-                          const json_t *args, struct outcome *oc)
-{
-	enum tri result = TRI_TRUE;
-	for (size_t i = 0; i < w->nconds; i++) {
-		const struct cond *c = &w->conds[i];
-		struct attr_val v = lookup(c, principal, user, args);
-		enum tri t = eval_cond(c, &v);
-		if (t == TRI_FALSE) {
-			*oc = (struct outcome){ .cond = c, .val = v };
-			return TRI_FALSE;
-		}
-		if (t == TRI_UNKNOWN && result == TRI_TRUE) {
-			*oc = (struct outcome){ .cond = c, .val = v };
-			result = TRI_UNKNOWN;
-		}
-	}
-	return result;
-}
-
-/* Why a condition did not simply hold, e.g. "args.amount_cents <= 5000 does not hold". */
-static void explain(struct sbuf *b, const struct outcome *oc, enum tri t)
-{
-	const struct cond *c = oc->cond;
-	if (t == TRI_FALSE) {
-		sb_add(b, "%s does not hold", c->text);
-		return;
-	}
-	if (!oc->val.present) {
-		sb_add(b, "%s is missing", c->attr_name);
-		return;
-	}
-	const char *actual = cls_name(oc->val.cls);
-	if (c->op == OP_IN)
-		sb_add(b, "%s is %s, unlike every item of its \"in\" list", c->attr_name, actual);
-	else if (is_ordering(c->op) && oc->val.cls == CLS_NUMBER)
-		sb_add(b, "%s is not a comparable number", c->attr_name);
-	else if (is_ordering(c->op))
-		sb_add(b, "%s is %s, not a number", c->attr_name, actual);
-	else if (c->op == OP_PREFIX)
-		sb_add(b, "%s is %s, not a string", c->attr_name, actual);
-	else
-		sb_add(b, "%s is %s, not %s", c->attr_name, actual, cls_name(cls_of(c->operand)));
+	char why[200];
+	when_explain(oc, t, why, sizeof why);
+	sb_add(b, "%s", why);
 }
 
 static void add_id_list(struct sbuf *b, const json_t *ids)
@@ -1437,7 +1023,7 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 	json_t *approves = json_array();
 	const struct rule *first_approve = NULL;
 	const struct rule *undecided_forbid = NULL;
-	struct outcome forbid_oc = { 0 };
+	struct when_outcome forbid_oc = { 0 };
 	char failed_buf[sizeof out->reason];
 	struct sbuf failed = { .p = failed_buf, .cap = sizeof failed_buf };
 	failed_buf[0] = '\0';
@@ -1447,28 +1033,28 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 	cand_init(&it, ps, principal, tool);
 	const struct rule *r;
 	while ((r = cand_next(&it)) != NULL) {
-		struct outcome oc = { 0 };
+		struct when_outcome oc = { 0 };
 		if (r->needs_delegation && !user) {
 			sb_add(&failed, "%srule %s requires a delegation token, and the call has none",
 			       failed.len ? "; " : "", r->id);
 			continue;
 		}
-		enum tri t = eval_when(&r->when, principal, user, args, &oc);
-		if (r->forbid && t != TRI_FALSE) {
+		enum when_tri t = when_eval(&r->when, principal, user, args, &oc);
+		if (r->forbid && t != WHEN_FALSE) {
 			oom |= json_array_append_new(forbids, json_string(r->id)) != 0;
-			if (t == TRI_UNKNOWN && !undecided_forbid) {
+			if (t == WHEN_UNKNOWN && !undecided_forbid) {
 				undecided_forbid = r;
 				forbid_oc = oc;
 			}
-		} else if (r->approve && t == TRI_TRUE) {
+		} else if (r->approve && t == WHEN_TRUE) {
 			oom |= !approves || json_array_append_new(approves, json_string(r->id)) != 0;
 			if (!first_approve)
 				first_approve = r;
-		} else if (!r->forbid && t == TRI_TRUE) {
+		} else if (!r->forbid && t == WHEN_TRUE) {
 			oom |= json_array_append_new(permits, json_string(r->id)) != 0;
 		} else if (!r->forbid) {
 			sb_add(&failed, "%srule %s: ", failed.len ? "; " : "", r->id);
-			explain(&failed, &oc, t);
+			sb_explain(&failed, &oc, t);
 		}
 	}
 
@@ -1484,7 +1070,7 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 			sb_add(&reason, " (");
 			if (json_array_size(forbids) > 1)
 				sb_add(&reason, "rule %s: ", undecided_forbid->id);
-			explain(&reason, &forbid_oc, TRI_UNKNOWN);
+			sb_explain(&reason, &forbid_oc, WHEN_UNKNOWN);
 			sb_add(&reason, ", which a forbid rule treats as a match)");
 		}
 	} else if (json_array_size(permits)) {
@@ -1546,7 +1132,7 @@ struct policy_when *policy_when_compile(const json_t *when, const char *where,
 		return NULL;
 	}
 	w->doc = json_incref((json_t *)when);
-	if (parse_when(err, where, w, when) != 0) {
+	if (when_parse(err, where, w, when) != 0) {
 		when_clear(w);
 		free(w);
 		return NULL;
@@ -1557,14 +1143,14 @@ struct policy_when *policy_when_compile(const json_t *when, const char *where,
 bool policy_when_holds(const struct policy_when *w, const char *principal, const char *user,
                        const json_t *args, char *why, size_t whylen)
 {
-	struct outcome oc = { 0 };
-	enum tri t = eval_when(w, principal, user, args, &oc);
-	if (t == TRI_TRUE)
+	struct when_outcome oc = { 0 };
+	enum when_tri t = when_eval(w, principal, user, args, &oc);
+	if (t == WHEN_TRUE)
 		return true;
 	if (why && whylen) {
 		struct sbuf b = { .p = why, .cap = whylen, .len = 0, .full = false };
 		why[0] = '\0';
-		explain(&b, &oc, t);
+		sb_explain(&b, &oc, t);
 	}
 	return false;
 }
@@ -1584,15 +1170,15 @@ int policy_check_arguments(const struct policy_set *ps, const char *const *tools
 	for (size_t i = 0; ps && i < ps->nrules; i++) {
 		const struct rule *r = &ps->rules[i];
 		for (size_t c = 0; c < r->when.nconds; c++) {
-			const struct cond *cd = &r->when.conds[c];
-			if (cd->attr != ATTR_ARGS)
+			const char *attr = when_args_attr(&r->when, c);
+			if (!attr)
 				continue;
-			const char *path = cd->attr_name + strlen("args.");
+			const char *path = attr + strlen("args.");
 			for (size_t t = 0; t < ntools; t++) {
 				if (!rule_names_tool(r, tools[t]) || has_arg(ctx, t, path))
 					continue;
 				return tg_err(err, "%s: rules[%zu].when.%s: tool %s has no argument \"%s\"",
-				              r->file, r->index, cd->attr_name, tools[t], path);
+				              r->file, r->index, attr, tools[t], path);
 			}
 		}
 	}
