@@ -56,6 +56,7 @@ struct tool {
 	uid_t uid;               /* resolved at load time */
 	gid_t gid;
 	bool run_as_root;        /* run_as is "root": only when the tool says so explicitly */
+	bool dynamic_uid;        /* run_as "dynamic": uid/gid allocated per call (uid is -1 here) */
 	struct tool_limits limits;
 	char **env;              /* NULL-terminated "K=V" strings, from `env` */
 	json_t *secrets;         /* object env var -> secret name (issue 6 reads values); may be NULL */

@@ -40,9 +40,11 @@ struct sandbox_child {
  * Spawn.  netns_fd >= 0 is a fresh network namespace from the pool (see
  * below) that the child joins instead of creating one; sandbox_spawn takes
  * ownership of it (it is closed either way).  -1 creates one in clone3.
+ * uid/gid: the identity the tool runs as (the tool's run_as, or a dynamic
+ * uid the caller allocated).
  */
-int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
-                  struct tg_error *err);
+int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
+                  struct sandbox_child *c, struct tg_error *err);
 
 /*
  * Fresh network namespaces made ahead of time.  Creating one costs about as
@@ -89,5 +91,25 @@ void sandbox_describe_status(int wstatus, char *buf, size_t n);
 
 /* The shell-style exit number: the status, or 128 + signal. */
 int sandbox_exit_number(int wstatus);
+
+/*
+ * Dynamic uids (run_as "dynamic"): each call gets a uid (and the same gid) of
+ * its own from a range no account uses, released when the call ends.  The
+ * pid namespace guarantees that no process of a call outlives its reaping,
+ * so a released uid has nothing running when it is given out again.
+ */
+struct uid_pool {
+	uid_t first;
+	unsigned count;
+	unsigned char *used;
+	unsigned next, in_use;
+};
+
+/* The range [first, last]; 0 or -1 with err. */
+int uid_pool_init(struct uid_pool *p, uid_t first, uid_t last, struct tg_error *err);
+/* A free uid into *uid, or -1 when all are in use. */
+int uid_pool_take(struct uid_pool *p, uid_t *uid);
+void uid_pool_give(struct uid_pool *p, uid_t uid);
+void uid_pool_fini(struct uid_pool *p);
 
 #endif

@@ -63,6 +63,7 @@ struct server_options {
 	unsigned page_size;          /* tools/list page; default 50 */
 	unsigned grace_ms;           /* SIGTERM drain grace; default 10000 */
 	unsigned clock_skew;         /* seconds allowed on token nbf/exp; default 60 */
+	uid_t dynamic_first, dynamic_last;  /* run_as "dynamic" range; default 61184-65519 */
 };
 
 void server_options_defaults(struct server_options *o);
@@ -105,6 +106,7 @@ struct server {
 	struct call *calls;          /* every live call (queued, running, abandoned) */
 	struct replay_cache *replay; /* jtis of single-use tokens already used */
 	struct ratelimit_state *ratelimit; /* survives reloads: counters stay */
+	struct uid_pool uids;        /* run_as "dynamic" */
 	struct call *spawn_queue;    /* permitted, to be spawned at the next commit */
 	struct call *gated;          /* spawned, waiting for their start record's fdatasync */
 	struct call *grave_calls;

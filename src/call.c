@@ -79,6 +79,9 @@ struct call {
 	bool exited;
 	int wstatus;
 	uint64_t cpu_ms;            /* CPU time of the tool's own process */
+	uid_t uid;                  /* the identity it runs as */
+	gid_t gid;
+	bool dynamic_uid;           /* uid is from the server's pool: give it back */
 	bool timed_out;
 	bool released;              /* the gate opened: the tool itself ran */
 	bool cancelled;             /* no reply: cancelled, or the client left */
@@ -313,6 +316,10 @@ static void finish(struct call *k)
 	bool ran = k->state == CALL_RUNNING;
 	k->state = CALL_DONE;
 	release_child(k);
+	if (k->dynamic_uid) {
+		uid_pool_give(&s->uids, k->uid);
+		k->dynamic_uid = false;
+	}
 
 	char status[400];
 	int exit_no = -1;
@@ -397,6 +404,8 @@ static void kill_call(struct call *k, const char *reason)
 
 static void free_call(struct call *k)
 {
+	if (k->dynamic_uid)
+		uid_pool_give(&k->srv->uids, k->uid);
 	json_decref(k->id);
 	json_decref(k->peer);
 	json_decref(k->args);
@@ -449,6 +458,14 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 static int start_and_queue(struct call *k)
 {
 	const struct tool *t = k->tool;
+	k->uid = t->uid;
+	k->gid = t->gid;
+	if (t->dynamic_uid) {
+		if (uid_pool_take(&k->srv->uids, &k->uid) != 0)
+			return -2;
+		k->gid = (gid_t)k->uid;
+		k->dynamic_uid = true;
+	}
 	json_t *argv = json_array();
 	for (char **a = t->argv; *a; a++)
 		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));
@@ -460,6 +477,7 @@ static int start_and_queue(struct call *k)
 		           t->network == TOOL_NET_LOOPBACK ? "loopback" : "none",
 		"run_as", t->run_as);
 	add_token_fields(start, k->user, k->token_fields);
+	json_object_set_new(start, "uid", json_integer((json_int_t)k->uid));
 	if (k->approved_by)
 		json_object_set_new(start, "approved_by", json_string(k->approved_by));
 	if (server_audit(k->srv, start, &k->start_seq) != 0)
@@ -609,9 +627,16 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		"event", "decision", "agent", agent, "peer", peer, "tool", t->name, "args", owned_args,
 		"decision", "permit", "rules", k->rules, "reason", k->decision_reason);
 	add_token_fields(dec, k->user, k->token_fields);
-	if (server_audit(s, dec, &k->decision_seq) != 0 || start_and_queue(k) != 0) {
-		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
-		                 "Internal error: the audit log cannot be written; the tool was not started");
+	int queued = server_audit(s, dec, &k->decision_seq) != 0 ? -1 : start_and_queue(k);
+	if (queued != 0) {
+		if (queued == -2) {
+			snprintf(msg, sizeof msg, "all %u dynamic uids are in use; retry when a call ends",
+			         s->uids.count);
+			conn_reply_error(c, id, JSONRPC_SERVER_BUSY, msg);
+		} else {
+			conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
+			                 "Internal error: the audit log cannot be written; the tool was not started");
+		}
 		free_call(k);
 		goto done;
 	}
@@ -668,7 +693,7 @@ void call_spawn_queued(struct server *s)
 		struct tg_error err;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
 		int netns_fd = k->tool->network == TOOL_NET_HOST ? -1 : netns_pool_take(&s->netns);
-		if (sandbox_spawn(k->tool, netns_fd, &k->child, &err) != 0) {
+		if (sandbox_spawn(k->tool, netns_fd, k->uid, k->gid, &k->child, &err) != 0) {
 			snprintf(k->setup_error, sizeof k->setup_error, "%.250s", err.msg);
 			k->setup_len = strlen(k->setup_error);
 			k->state = CALL_RUNNING;
@@ -1119,10 +1144,12 @@ int call_approvals_decide(struct conn *c, const char *approval_id, bool approve,
 		k->approved_by = strdup(me);
 		unwatch_close(s, &k->w_timer, &k->w_timer.fd);
 		snprintf(k->decision_reason, sizeof k->decision_reason, "%s", text);
-		if (start_and_queue(k) != 0) {
+		int queued = start_and_queue(k);
+		if (queued != 0) {
 			k->state = CALL_HELD;
-			end_held(k, "approved", "approved, but the audit log cannot be written; the tool "
-			         "was not started", seq);
+			end_held(k, "approved", queued == -2 ? "approved, but all dynamic uids are in use; "
+			         "the tool was not started" : "approved, but the audit log cannot be written; "
+			         "the tool was not started", seq);
 		}
 	} else {
 		end_held(k, "denied", text, seq);

@@ -877,8 +877,14 @@ static int parse_sandbox(struct tool *t, const json_t *doc, const struct config 
 		s = "nobody";
 	if (!*s)
 		return tg_err(err, "%s: sandbox.run_as: must be a user name", t->file);
-	if (resolve_user(t, s, err) < 0)
+	/* "dynamic": a uid of its own per call, from the broker's range (like
+	   systemd's DynamicUser); no two concurrent calls share one. */
+	t->dynamic_uid = strcmp(s, "dynamic") == 0;
+	if (t->dynamic_uid) {
+		t->uid = t->gid = (uid_t)-1;
+	} else if (resolve_user(t, s, err) < 0) {
 		return -1;
+	}
 	/* Never root by accident: a tool runs as root only when its file says so twice. */
 	if (t->uid == 0 && !allow_root)
 		return tg_err(err, "%s: sandbox.run_as: %s runs the tool as root; set sandbox.allow_root to true to mean it",

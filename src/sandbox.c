@@ -160,7 +160,8 @@ static void drop_all_capabilities(int status_fd, const struct cap_states *cs)
 static __attribute__((noreturn)) void child_main(const struct tool *t, char *const envp[],
                                                  int in_fd, int out_fd, int err_fd, int status_fd,
                                                  int gate_fd, int netns_fd,
-                                                 const struct cap_states *caps)
+                                                 const struct cap_states *caps,
+                                                 uid_t uid, gid_t gid)
 {
 	/* The broker blocks its signals for signalfd; a tool must start with
 	   default dispositions and an empty mask. */
@@ -221,7 +222,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   tool's uid, gone with the mount namespace when the call ends. */
 	char opts[128];
 	snprintf(opts, sizeof opts, "size=%dm,nr_inodes=16384,mode=0700,uid=%u,gid=%u",
-	         SANDBOX_SCRATCH_MB, (unsigned)t->uid, (unsigned)t->gid);
+	         SANDBOX_SCRATCH_MB, (unsigned)uid, (unsigned)gid);
 	if (mount("toolgate-scratch", SANDBOX_SCRATCH_PATH, "tmpfs",
 	          MS_NOSUID | MS_NODEV, opts) != 0)
 		child_fail(status_fd, "mounting the scratch tmpfs", errno);
@@ -250,9 +251,9 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   a multi-threaded broker inherits that belief but not the threads. */
 	if (syscall(SYS_setgroups, 0, NULL) != 0)
 		child_fail(status_fd, "setgroups", errno);
-	if (syscall(SYS_setresgid, t->gid, t->gid, t->gid) != 0)
+	if (syscall(SYS_setresgid, gid, gid, gid) != 0)
 		child_fail(status_fd, "setresgid", errno);
-	if (syscall(SYS_setresuid, t->uid, t->uid, t->uid) != 0)
+	if (syscall(SYS_setresuid, uid, uid, uid) != 0)
 		child_fail(status_fd, "setresuid", errno);
 
 	/* 5. No capabilities at all: effective, permitted, inheritable, ambient
@@ -318,8 +319,8 @@ static void close_pair(int p[2])
 	p[0] = p[1] = -1;
 }
 
-int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
-                  struct tg_error *err)
+int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
+                  struct sandbox_child *c, struct tg_error *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int gate[2] = { -1, -1 };
@@ -370,7 +371,7 @@ int sandbox_spawn(const struct tool *t, int netns_fd, struct sandbox_child *c,
 		close(errp[0]);
 		close(st[0]);
 		close(gate[1]);
-		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd, &caps);
+		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd, &caps, uid, gid);
 	}
 
 	c->pid = (pid_t)pid;
@@ -543,4 +544,48 @@ int sandbox_exit_number(int wstatus)
 	if (WIFSIGNALED(wstatus))
 		return 128 + WTERMSIG(wstatus);
 	return 255;
+}
+
+/* ---- dynamic uids (see sandbox.h) ---- */
+
+int uid_pool_init(struct uid_pool *p, uid_t first, uid_t last, struct tg_error *err)
+{
+	memset(p, 0, sizeof *p);
+	if (first == 0 || last < first || last - first >= 1000000)
+		return tg_err(err, "dynamic uids %u-%u: not a range of 1 to 1000000 non-root uids",
+		              (unsigned)first, (unsigned)last);
+	p->first = first;
+	p->count = (unsigned)(last - first) + 1;
+	p->used = calloc(p->count, 1);
+	return p->used ? 0 : tg_err(err, "dynamic uids: out of memory");
+}
+
+int uid_pool_take(struct uid_pool *p, uid_t *uid)
+{
+	for (unsigned i = 0; i < p->count; i++) {
+		unsigned k = (p->next + i) % p->count;
+		if (!p->used[k]) {
+			p->used[k] = 1;
+			p->in_use++;
+			/* Round robin: a uid just released is the last to come back. */
+			p->next = (k + 1) % p->count;
+			*uid = p->first + k;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void uid_pool_give(struct uid_pool *p, uid_t uid)
+{
+	if (uid < p->first || uid - p->first >= p->count || !p->used[uid - p->first])
+		return;
+	p->used[uid - p->first] = 0;
+	p->in_use--;
+}
+
+void uid_pool_fini(struct uid_pool *p)
+{
+	free(p->used);
+	memset(p, 0, sizeof *p);
 }

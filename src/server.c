@@ -47,6 +47,8 @@ void server_options_defaults(struct server_options *o)
 	o->page_size = 50;
 	o->grace_ms = 10000;
 	o->clock_skew = 60;
+	o->dynamic_first = 61184;   /* systemd's DynamicUser range */
+	o->dynamic_last = 65519;
 }
 
 uint64_t server_now_ms(void)
@@ -481,6 +483,8 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	s->ratelimit = ratelimit_new();
 	if (!s->ratelimit)
 		return tg_err(err, "out of memory");
+	if (uid_pool_init(&s->uids, o->dynamic_first, o->dynamic_last, err) != 0)
+		return tg_err_prefix(err, "--dynamic-uids");
 	/* Single-use tokens already spent, from the log itself (see replay.h). */
 	s->replay = replay_new();
 	char *log_path = NULL;
@@ -649,6 +653,7 @@ void server_fini(struct server *s)
 		audit_close(s->audit);
 	replay_free(s->replay);
 	ratelimit_free(s->ratelimit);
+	uid_pool_fini(&s->uids);
 	if (s->config)
 		config_unref(s->config);
 }

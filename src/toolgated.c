@@ -24,6 +24,7 @@ static void usage(FILE *f)
 "                 [--socket-group GROUP] [--broker-id ID] [--foreground] [--check-config]\n"
 "                 [--max-message BYTES] [--max-calls N] [--max-calls-per-connection N]\n"
 "                 [--max-connections N] [--grace SECONDS] [--clock-skew SECONDS]\n"
+"                 [--dynamic-uids FIRST-LAST]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -38,7 +39,8 @@ static void usage(FILE *f)
 "  --max-calls-per-connection N  in flight per connection (default 16)\n"
 "  --max-connections N  open client connections (default 1024)\n"
 "  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n"
-"  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60)\n");
+"  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60)\n"
+"  --dynamic-uids FIRST-LAST  uids for tools with run_as \"dynamic\" (default 61184-65519)\n");
 }
 
 static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
@@ -75,7 +77,7 @@ static int detach(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW };
+	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, O_MAXCONNS },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "clock-skew", required_argument, NULL, O_SKEW },
+		{ "dynamic-uids", required_argument, NULL, O_DYNUIDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -157,6 +160,19 @@ int main(int argc, char **argv)
 			if (parse_uint("--clock-skew", optarg, 3600, &v)) return 2;
 			o.clock_skew = (unsigned)v;
 			break;
+		case O_DYNUIDS: {
+			unsigned long a, b;
+			char dash, extra;
+			if (sscanf(optarg, "%lu%c%lu%c", &a, &dash, &b, &extra) != 3 || dash != '-' ||
+			    a == 0 || b < a || b > 4294967294ul) {
+				fprintf(stderr, "toolgated: --dynamic-uids: \"%s\" is not FIRST-LAST (non-root uids)\n",
+				        optarg);
+				return 2;
+			}
+			o.dynamic_first = (uid_t)a;
+			o.dynamic_last = (uid_t)b;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("toolgated %s\n", TOOLGATE_VERSION); return 0;
 		default: usage(stderr); return 2;

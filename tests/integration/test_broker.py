@@ -33,7 +33,13 @@ TOOLS = [
     tool_file("danger.delete", [T("echo-args")], effect="write"),
     tool_file("tmp.echo", [TMP_ECHO]),
     tool_file("ls.proc", ["/bin/ls", "/proc"]),
+    tool_file("inspect.dyn", [T("inspect")]),
+    tool_file("sleeper.dyn", [T("sleeper"), MARK + "-d"], limits={"timeout_ms": 800}),
 ]
+for _t in TOOLS:
+    if _t["name"].endswith(".dyn"):
+        _t["sandbox"]["run_as"] = "dynamic"
+
 POLICY = {
     "principals": {"agent": {"uids": [AGENT_UID]}, "other": {"uids": [OTHER_UID]},
                    "root-tests": {"uids": [0]}},
@@ -246,6 +252,23 @@ def the_tool_sees_only_its_own_processes_in_proc():
     eq(r["isError"], False, text_of(r))
     pids = [x for x in text_of(r).split() if x.isdigit()]
     eq(pids, ["1"], "only the tool itself, pid 1 of its namespace")
+
+
+@test
+def concurrent_calls_with_dynamic_uids_never_share_a_uid():
+    c1 = b.client(AGENT_UID)
+    slow = c1.call_async("tools/call", {"name": "sleeper.dyn", "arguments": {}})
+    wait_until(lambda: processes_with(MARK + "-d"), 5, "the first call running")
+    i = json.loads(text_of(b.client(AGENT_UID).call("inspect.dyn", {})))
+    c1.wait(slow)
+    starts = {r["tool"]: r["uid"] for r in b.records() if r["event"] == "exec_start"}
+    eq(starts["inspect.dyn"], i["uid"], "the start record names the uid the tool ran as")
+    eq((i["uid"], i["gid"]), (i["uid"], i["uid"]))
+    for uid in (starts["inspect.dyn"], starts["sleeper.dyn"]):
+        if not 61184 <= uid <= 65519:
+            raise AssertionError("uid %d outside the dynamic range" % uid)
+    if starts["inspect.dyn"] == starts["sleeper.dyn"]:
+        raise AssertionError("two concurrent calls shared uid %d" % starts["sleeper.dyn"])
 
 
 @test

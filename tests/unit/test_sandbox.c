@@ -68,7 +68,7 @@ TEST(the_tool_does_not_run_before_its_gate_opens)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &c, &err) == 0);
 	close(c.stdin_fd);
 	c.stdin_fd = -1;
 	struct pollfd p = { .fd = c.stdout_fd, .events = POLLIN };
@@ -89,7 +89,7 @@ TEST(a_gate_closed_without_go_never_execs_the_tool)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &c, &err) == 0);
 	close(c.gate_fd); /* the broker withdraws the start */
 	c.gate_fd = -1;
 	char out[64], status[256];
@@ -110,7 +110,7 @@ TEST(a_missing_executable_is_reported_on_the_status_pipe)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &c, &err) == 0);
 	CHECK(sandbox_release(&c) == 0);
 	char status[256];
 	slurp(c.status_fd, status, sizeof status, 5000);
@@ -127,8 +127,8 @@ TEST(a_gated_sibling_does_not_hold_another_calls_stdin_open)
 	make_tool(&t, argv, env);
 	struct sandbox_child a, b;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, &a, &err) == 0);
-	CHECK(sandbox_spawn(&t, -1, &b, &err) == 0); /* forked while a's pipes were open */
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &a, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &b, &err) == 0); /* forked while a's pipes were open */
 	CHECK(sandbox_release(&a) == 0);
 	CHECK(write(a.stdin_fd, "x", 1) == 1);
 	close(a.stdin_fd);
@@ -189,7 +189,7 @@ TEST(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down)
 	struct tool t;
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
-	CHECK(sandbox_spawn(&t, netns_pool_take(&p), &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, netns_pool_take(&p), t.uid, t.gid, &c, &err) == 0);
 	CHECK(sandbox_release(&c) == 0);
 	char out[4096];
 	slurp(c.stdout_fd, out, sizeof out, 5000);
