@@ -64,9 +64,9 @@ EXPECTED_GAPS = {
                       "principal, so broker_call is contained)",
     "memory_fork": "no cgroups yet: memory_mb is RLIMIT_AS, per process, so 8 children hold about 8 x "
                    "memory_mb at once",
-    "nproc_shared": "no cgroups and no per-call uid yet: RLIMIT_NPROC counts every process of uid "
-                    "nobody on the host, so one tool's fork bomb stops every other nobody tool from "
-                    "starting while it runs",
+    "nproc_shared": "no cgroups yet: RLIMIT_NPROC counts every process of uid nobody on the "
+                    "host, so one nobody tool's fork bomb stops every other nobody tool from starting "
+                    "while it runs (tools with \"run_as\": \"dynamic\" are not affected: asserted)",
 }
 
 
@@ -376,6 +376,12 @@ ALL = {c.name: c for c in cases()}
 for c in ALL.values():
     b.write_tool(c.tool())
 b.write_tool(tool_file("h.harmless", ["/bin/cat"], limits=LIMITS))
+# The same fork bomb and a harmless tool with per-call uids (run_as "dynamic").
+for _name, _tool in (("h.dyn.fork_hold", ALL["fork_hold"].tool()),
+                     ("h.dyn.harmless", tool_file("h.dyn.harmless", ["/bin/cat"], limits=LIMITS))):
+    _tool = dict(_tool, name=_name)
+    _tool["sandbox"] = dict(_tool["sandbox"], run_as="dynamic")
+    b.write_tool(_tool)
 b.start()
 RESULTS = {}  # case name -> (result, parsed report or None)
 
@@ -409,8 +415,9 @@ def assert_contained(c):
         raise AssertionError("detail does not match\n      want: %s\n       got: %r" % (c.match, rep["detail"]))
 
 
-def leftovers(marker):
-    """Host pids of uid nobody whose command line holds marker (the canary aside)."""
+def leftovers(marker, dynamic=False):
+    """Host pids of uid nobody (or, with dynamic, of a dynamic uid) whose
+    command line holds marker (the canary aside)."""
     found = []
     for p in os.listdir("/proc"):
         if not p.isdigit() or int(p) == canary.pid:
@@ -419,7 +426,8 @@ def leftovers(marker):
             with open("/proc/%s/cmdline" % p, "rb") as f:
                 if marker.encode() not in f.read():
                     continue
-            if os.stat("/proc/" + p).st_uid == NOBODY:
+            uid = os.stat("/proc/" + p).st_uid
+            if uid == NOBODY or (dynamic and 61184 <= uid <= 65519):
                 found.append(int(p))
         except OSError:
             pass
@@ -565,6 +573,21 @@ def the_audit_log_still_verifies():
     p = subprocess.run([TOOLGATE, "audit", "verify", b.audit_log, "--key", b.audit_pub],
                        capture_output=True, text=True)
     eq(p.returncode, 0, p.stdout + p.stderr)
+
+
+@test
+def with_dynamic_uids_one_tools_fork_bomb_does_not_stop_another_tool():
+    # The gap nproc_shared below, closed by "run_as": "dynamic": each call
+    # has its own uid, so RLIMIT_NPROC counts only that call's processes.
+    c = b.client(AGENT_UID)
+    hold = c.call_async("tools/call", {"name": "h.dyn.fork_hold", "arguments": {}})
+    wait_until(lambda: len(leftovers(MARK + "-hold", dynamic=True)) >= 20, 10,
+               "the fork bomb's children")
+    r = b.client(AGENT_UID).call("h.dyn.harmless", {"x": 1}, timeout=10)
+    eq(r["isError"], False, text_of(r))
+    eq(json.loads(text_of(r)), {"x": 1})
+    c.wait(hold, 30)
+    wait_until(lambda: not leftovers(MARK + "-hold", dynamic=True), 10, "nothing left running")
 
 
 # ---- the gaps: run, reported, not asserted ----
