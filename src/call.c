@@ -15,8 +15,8 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "policy.h"
+#include "result.h"
 #include "sandbox.h"
-#include "schema.h"
 #include "server.h"
 
 #include <errno.h>
@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #define DRAIN_AFTER_EXIT_MS 1000
-#define OUTPUT_JSON_DEPTH   64
 
 enum call_state {
 	CALL_HELD,      /* waiting for an approver (approval fields below) */
@@ -109,28 +108,6 @@ struct call {
 static json_t *peer_json(const struct conn *c)
 {
 	return json_pack("{s:i, s:i, s:i}", "uid", (int)c->uid, "gid", (int)c->gid, "pid", (int)c->pid);
-}
-
-static json_t *decision_meta(const char *decision, const char *reason, json_t *rules, uint64_t seq)
-{
-	json_t *first = json_array_size(rules) ? json_array_get(rules, 0) : NULL;
-	return json_pack("{s:s, s:s, s:O?, s:O, s:I}", "decision", decision, "reason", reason,
-	                 "rule", first, "rules", rules, "audit_seq", (json_int_t)seq);
-}
-
-/* The isError result that tells the model what was refused and why. */
-static json_t *refusal_result(const char *tool, const char *decision, const char *reason,
-                              json_t *rules, uint64_t seq, uint64_t retry_after_ms)
-{
-	char text[700];
-	snprintf(text, sizeof text, "toolgate refused the call to %s: %s", tool, reason);
-	json_t *meta = decision_meta(decision, reason, rules, seq);
-	if (retry_after_ms)
-		json_object_set_new(meta, "retry_after_ms", json_integer((json_int_t)retry_after_ms));
-	return json_pack("{s:[{s:s, s:o}], s:b, s:{s:o}}",
-		"content", "type", "text", "text", json_string_lossy(text, strlen(text)),
-		"isError", 1,
-		"_meta", "toolgate/decision", meta);
 }
 
 static void sha256_hex(const void *buf, size_t len, char out[65])
@@ -229,85 +206,6 @@ static void release_child(struct call *k)
 	unwatch_close(s, &k->w_timer, &k->w_timer.fd);
 }
 
-static json_t *execution_meta(struct call *k, int exit_no, const char *status, uint64_t dur,
-                              uint64_t end_seq)
-{
-	return json_pack("{s:o, s:s, s:I, s:I, s:I, s:I, s:b, s:I}",
-		"exit", exit_no >= 0 ? json_integer(exit_no) : json_null(), "status", status,
-		"duration_ms", (json_int_t)dur, "cpu_ms", (json_int_t)k->cpu_ms,
-		"stdout_bytes", (json_int_t)k->out.total,
-		"stderr_bytes", (json_int_t)k->err.total,
-		"truncated", k->out.total > k->out.len || k->err.total > k->err.len,
-		"audit_seq", (json_int_t)end_seq);
-}
-
-/* Build the tools/call result of a finished tool. */
-static json_t *tool_result(struct call *k, bool failed, const char *status, json_t *exec_meta)
-{
-	const struct tool *t = k->tool;
-	json_t *structured = NULL;
-	char problem[TG_ERROR_MAX] = "";
-
-	if (!failed && t->output_schema) {
-		json_error_t jerr;
-		struct tg_error verr;
-		if (k->out.total > k->out.len)
-			snprintf(problem, sizeof problem, "its output was cut at %zu bytes, so it is not the "
-			         "JSON its output schema declares", k->out.len);
-		else if (json_text_depth(k->out.buf ? k->out.buf : "", k->out.len, OUTPUT_JSON_DEPTH) >
-		         OUTPUT_JSON_DEPTH)
-			snprintf(problem, sizeof problem, "its output nests deeper than %d levels", OUTPUT_JSON_DEPTH);
-		else if (!(structured = json_loadb(k->out.buf ? k->out.buf : "", k->out.len,
-		                                   JSON_REJECT_DUPLICATES, &jerr)))
-			snprintf(problem, sizeof problem, "its output is not JSON: %s", jerr.text);
-		else if (schema_validate(t->output_schema, structured, &verr) != 0)
-			snprintf(problem, sizeof problem, "its output does not match its output schema: %.400s",
-			         verr.msg);
-		if (problem[0]) {
-			json_decref(structured);
-			structured = NULL;
-			failed = true;
-		}
-	}
-
-	/* The text: stdout as is on success; on failure a summary the model can
-	   act on, then stderr and stdout. */
-	size_t cap = k->out.len + k->err.len + 1024;
-	char *text = malloc(cap);
-	size_t n = 0;
-	if (!text)
-		return NULL;
-	if (!failed) {
-		memcpy(text, k->out.buf ? k->out.buf : "", k->out.len);
-		n = k->out.len;
-	} else {
-		n = (size_t)snprintf(text, cap, "%s failed: %s", t->name, problem[0] ? problem : status);
-		if (k->err.len) {
-			n += (size_t)snprintf(text + n, cap - n, "\n--- stderr ---\n");
-			memcpy(text + n, k->err.buf, k->err.len);
-			n += k->err.len;
-		}
-		if (k->out.len) {
-			n += (size_t)snprintf(text + n, cap - n, "\n--- stdout ---\n");
-			memcpy(text + n, k->out.buf, k->out.len);
-			n += k->out.len;
-		}
-	}
-	if (k->out.total > k->out.len)
-		n += (size_t)snprintf(text + n, cap - n, "\n[toolgate: output cut at %zu of %llu bytes]",
-		                      k->out.len, (unsigned long long)k->out.total);
-	json_t *content = json_pack("[{s:s, s:o}]", "type", "text", "text", json_string_lossy(text, n));
-	free(text);
-
-	json_t *r = json_pack("{s:o, s:b, s:{s:o, s:o}}", "content", content, "isError", failed,
-		"_meta", "toolgate/decision",
-		decision_meta("permit", k->decision_reason, k->rules, k->decision_seq),
-		"toolgate/execution", exec_meta);
-	if (structured)
-		json_object_set_new(r, "structuredContent", structured);
-	return r;
-}
-
 static void finish(struct call *k)
 {
 	struct server *s = k->srv;
@@ -372,8 +270,14 @@ static void finish(struct call *k)
 	         (unsigned long long)dur);
 
 	if (k->conn && !k->cancelled) {
-		json_t *meta = execution_meta(k, exit_no, status, dur, end_seq);
-		json_t *r = tool_result(k, failed, status, meta);
+		struct execution ex = {
+			.exit_no = exit_no, .status = status, .duration_ms = dur, .cpu_ms = k->cpu_ms,
+			.audit_seq = end_seq,
+			.out = { k->out.buf, k->out.len, k->out.total },
+			.err = { k->err.buf, k->err.len, k->err.total },
+		};
+		json_t *r = result_of_tool(k->tool, failed, &ex,
+			result_decision_meta("permit", k->decision_reason, k->rules, k->decision_seq));
 		if (r)
 			conn_reply_result(k->conn, k->id, r);
 		else
@@ -450,7 +354,7 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 	}
 	log_info("call", "%s refused for %s (uid %u): %s", tool, agent ? agent : "no principal",
 	         (unsigned)c->uid, reason);
-	conn_reply_result(c, id, refusal_result(tool, decision, reason, rules, seq, retry_after_ms));
+	conn_reply_result(c, id, result_refusal(tool, decision, reason, rules, seq, retry_after_ms));
 }
 
 /* The exec_start record, then the spawn queue: the tool starts once the
@@ -995,7 +899,7 @@ static void end_held(struct call *k, const char *decision, const char *reason, u
 	struct server *s = k->srv;
 	unwatch_close(s, &k->w_timer, &k->w_timer.fd);
 	if (k->conn && !k->cancelled) {
-		json_t *r = refusal_result(k->tool->name, "deny", reason, k->rules, seq, 0);
+		json_t *r = result_refusal(k->tool->name, "deny", reason, k->rules, seq, 0);
 		json_object_set_new(json_object_get(json_object_get(r, "_meta"), "toolgate/decision"),
 		                    "approval", json_string(decision));
 		conn_reply_result(k->conn, k->id, r);
