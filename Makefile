@@ -85,7 +85,7 @@ build/test-tools/%: tests/tools/%.c | build/test-tools
 $(O)/tests/%: tests/unit/%.c tests/unit/testlib.h $(LIB) | $(O)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
-build/bench/%: bench/%.c $(LIB) | build/bench
+build/bench/%: bench/%.c $(wildcard bench/*.h) $(LIB) | build/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lpthread
 
 test-unit: $(UNIT_BINS)

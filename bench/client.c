@@ -37,6 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROG "client"
+#include "bench.h"
+
 /*
  * Responses are parsed once, here, with these limits; jansson adds its own
  * nesting limit (JSON_PARSER_MAX_DEPTH, 2048).  A trivial call's response is
@@ -46,39 +49,15 @@
 #define INITIAL_BUF (16 * 1024)
 /* Longer than any broker would take for a trivial call, short enough not to hang `make bench`. */
 #define RESPONSE_TIMEOUT_MS 30000
-#define MAX_REPORTED_ERRORS 5
 /* How much of an unexpected response an error message quotes. */
 #define QUOTE_MAX 300
 
 /* The project's error convention, kept local: the bench must not depend on the code it measures. */
-struct bench_error {
-	char msg[512];
-};
 
 __attribute__((format(printf, 2, 3)))
-static int bench_err(struct bench_error *err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Like bench_err, with ": strerror(errno)" appended. */
 __attribute__((format(printf, 2, 3)))
-static int bench_err_errno(struct bench_error *err, const char *fmt, ...)
-{
-	int saved = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof err->msg)
-		snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(saved));
-	errno = saved;
-	return -1;
-}
 
 enum expect { EXPECT_OK, EXPECT_DENIED };
 
@@ -99,26 +78,8 @@ struct conn {
 	long next_id;
 };
 
-static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned reported_errors;
 
-static void report_error(const struct bench_error *err)
-{
-	pthread_mutex_lock(&report_lock);
-	if (reported_errors < MAX_REPORTED_ERRORS)
-		fprintf(stderr, "client: error: %s\n", err->msg);
-	else if (reported_errors == MAX_REPORTED_ERRORS)
-		fprintf(stderr, "client: (further errors counted, not printed)\n");
-	reported_errors++;
-	pthread_mutex_unlock(&report_lock);
-}
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void conn_close(struct conn *c)
 {
@@ -429,20 +390,8 @@ static int call_checked(struct conn *c, const struct options *o, uint64_t *elaps
 	return -1;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Nearest-rank percentile (per_mille of 1000) of a sorted sample, in microseconds. */
-static double percentile_us(const uint64_t *sorted, size_t n, unsigned per_mille)
-{
-	size_t rank = (n * per_mille + 999) / 1000;
-	if (rank < 1)
-		rank = 1;
-	return (double)sorted[rank - 1] / 1000.0;
-}
 
 static int run_wait(const struct options *o, double seconds)
 {

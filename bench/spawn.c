@@ -40,6 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROG "spawn"
+#include "bench.h"
+
 extern char **environ;
 
 /*
@@ -47,41 +50,17 @@ extern char **environ;
  * what failed), kept local so that the reference rows build and run even
  * while the library is in flux: they measure the kernel, not toolgate.
  */
-struct bench_error {
-	char msg[256];
-};
 
 __attribute__((format(printf, 2, 3)))
-static int bench_err(struct bench_error *err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Like bench_err, with ": strerror(errno)" appended. */
 __attribute__((format(printf, 2, 3)))
-static int bench_err_errno(struct bench_error *err, const char *fmt, ...)
-{
-	int saved = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof err->msg)
-		snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(saved));
-	errno = saved;
-	return -1;
-}
 
 #define NS_FLAGS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET)
 /* The child runs only dup2 and execve on this stack before it is replaced. */
 #define CHILD_STACK_SIZE (64 * 1024)
 /* A trivial tool answers in milliseconds; a child silent this long is hung. */
 #define CHILD_TIMEOUT_MS 10000
-#define MAX_REPORTED_ERRORS 5
 
 /* How children are started: the same for every run of one row. */
 struct spawn_mode {
@@ -104,27 +83,9 @@ struct child_args {
 	const char *failed_call;
 };
 
-static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned reported_errors;
 
 /* Print the first few distinct failures, so a failing row says why instead of just how many. */
-static void report_error(const struct bench_error *err)
-{
-	pthread_mutex_lock(&report_lock);
-	if (reported_errors < MAX_REPORTED_ERRORS)
-		fprintf(stderr, "spawn: error: %s\n", err->msg);
-	else if (reported_errors == MAX_REPORTED_ERRORS)
-		fprintf(stderr, "spawn: (further errors counted, not printed)\n");
-	reported_errors++;
-	pthread_mutex_unlock(&report_lock);
-}
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int child_main(void *arg)
 {
@@ -292,20 +253,8 @@ out:
 	return ret;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Nearest-rank percentile (per_mille of 1000) of a sorted sample, in microseconds. */
-static double percentile_us(const uint64_t *sorted, size_t n, unsigned per_mille)
-{
-	size_t rank = (n * per_mille + 999) / 1000;
-	if (rank < 1)
-		rank = 1;
-	return (double)sorted[rank - 1] / 1000.0;
-}
 
 static int run_latency(char *const *argv, const struct spawn_mode *mode, unsigned runs, double max_seconds, unsigned warmup)
 {
