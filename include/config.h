@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 #include "error.h"
+#include "fsview.h"
 #include "token.h"
 
 struct schema;
@@ -52,6 +53,7 @@ struct tool {
 	enum tool_network network;
 	char **read_paths;       /* NULL-terminated; the contract's default set when absent */
 	char **write_paths;      /* NULL-terminated, possibly empty */
+	struct fsview view;      /* the root the child builds from those paths */
 	char *run_as;            /* user name; default "nobody" */
 	uid_t uid;               /* resolved at load time */
 	gid_t gid;

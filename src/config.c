@@ -390,6 +390,7 @@ static void tool_free(struct tool *t)
 	free(t->profile_name);
 	strv_free(t->read_paths);
 	strv_free(t->write_paths);
+	fsview_free(&t->view);
 	free(t->run_as);
 	strv_free(t->env);
 	json_decref(t->secrets);
@@ -867,6 +868,12 @@ static int parse_sandbox(struct tool *t, const json_t *doc, const struct config 
 
 	if (parse_paths(t, sb, "read_paths", true, &t->read_paths, err) < 0 ||
 	    parse_paths(t, sb, "write_paths", false, &t->write_paths, err) < 0)
+		return -1;
+	char where[PATH_MAX + 16];
+	snprintf(where, sizeof where, "%s: sandbox", t->file);
+	if (fsview_plan(&t->view, (const char *const *)t->read_paths,
+	                (const char *const *)t->write_paths, !json_object_get(sb, "read_paths"),
+	                t->argv[0], t->script, where, err) < 0)
 		return -1;
 
 	bool allow_root;

@@ -22,11 +22,13 @@
  */
 #include "sandbox.h"
 #include "config.h"
+#include "fsview.h"
 #include "seccomp_profile.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
@@ -53,6 +55,19 @@ static __attribute__((noreturn)) void child_fail(int status_fd, const char *step
 {
 	char msg[256];
 	int n = snprintf(msg, sizeof msg, "%s: %s", step, strerror(errnum));
+	if (n > 0) {
+		ssize_t w = write(status_fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+		(void)w;
+	}
+	_exit(127);
+}
+
+/* The same, for a step with a detail ("building its view: /usr: ..."). */
+static __attribute__((noreturn)) void child_fail2(int status_fd, const char *step,
+                                                  const char *detail, int errnum)
+{
+	char msg[PATH_MAX + 256];
+	int n = snprintf(msg, sizeof msg, "%s: %s: %s", step, detail, strerror(errnum));
 	if (n > 0) {
 		ssize_t w = write(status_fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
 		(void)w;
@@ -199,18 +214,15 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		child_fail(status_fd, "making mounts private", errno);
-	/* A /proc of its own pid namespace: the host's would show every process
-	   on the machine, the broker among them. */
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-		child_fail(status_fd, "mounting /proc for its pid namespace", errno);
 	if (sethostname("toolgate", 8) != 0)
 		child_fail(status_fd, "sethostname", errno);
 	if (t->network == TOOL_NET_LOOPBACK)
 		bring_up_loopback(status_fd);
 
-	/* The tool's executable, held open before any mount can hide it (the
-	   scratch tmpfs covers /tmp): step 11 execs this very file.  A "#!"
-	   script is exec'd by path, as its interpreter must reopen it by name. */
+	/* The tool's executable, held open from the host's view: step 11 execs
+	   this very file, wherever it lives (even under the host's /tmp, which
+	   the scratch covers).  A "#!" script is exec'd by path, as its
+	   interpreter must reopen it by name; the view shows it there. */
 	int exe_fd = -1;
 	if (!t->script) {
 		exe_fd = open(t->argv[0], O_PATH | O_CLOEXEC);
@@ -218,16 +230,13 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 			child_fail(status_fd, "opening the executable", errno);
 	}
 
-	/* 2. A private scratch directory: a fresh tmpfs over /tmp owned by the
-	   tool's uid, gone with the mount namespace when the call ends. */
-	char opts[128];
-	snprintf(opts, sizeof opts, "size=%dm,nr_inodes=16384,mode=0700,uid=%u,gid=%u",
-	         SANDBOX_SCRATCH_MB, (unsigned)uid, (unsigned)gid);
-	if (mount("toolgate-scratch", SANDBOX_SCRATCH_PATH, "tmpfs",
-	          MS_NOSUID | MS_NODEV, opts) != 0)
-		child_fail(status_fd, "mounting the scratch tmpfs", errno);
-	if (chdir(SANDBOX_SCRATCH_PATH) != 0)
-		child_fail(status_fd, "chdir to scratch", errno);
+	/* 2. Its own root (see fsview.h): read_paths read-only, write_paths,
+	   its executable, /proc of its pid namespace, a minimal /dev, and a
+	   private scratch tmpfs owned by its uid as cwd and TMPDIR.  The host's
+	   root is detached. */
+	const char *step = "";
+	if (fsview_enter(&t->view, uid, gid, SANDBOX_SCRATCH_MB, &step) != 0)
+		child_fail2(status_fd, "building its filesystem view", step, errno);
 
 	/* 3. Resource limits, before the uid switch (see the file comment). */
 	const struct tool_limits *l = &t->limits;

@@ -17,6 +17,16 @@ MARK = "tg-it-%d" % os.getpid()
 TMP_TOOL_DIR = tempfile.mkdtemp(prefix="tg-tool-", dir="/tmp")
 os.chmod(TMP_TOOL_DIR, 0o755)
 TMP_ECHO = shutil.copy(T("echo-args"), TMP_TOOL_DIR)
+# A write path and a read-only path for the filesystem-view tests.
+VIEW_DIR = tempfile.mkdtemp(prefix="tg-view-", dir="/var/tmp")
+os.chmod(VIEW_DIR, 0o755)
+W_DIR, R_DIR = os.path.join(VIEW_DIR, "w"), os.path.join(VIEW_DIR, "r")
+os.mkdir(W_DIR)
+os.chmod(W_DIR, 0o777)
+os.mkdir(R_DIR)
+os.chmod(R_DIR, 0o777)
+with open(os.path.join(R_DIR, "note.txt"), "w") as f:
+    f.write("read me\n")
 
 TOOLS = [
     tool_file("echo", [T("echo-args")], schema={
@@ -35,7 +45,16 @@ TOOLS = [
     tool_file("ls.proc", ["/bin/ls", "/proc"]),
     tool_file("inspect.dyn", [T("inspect")]),
     tool_file("sleeper.dyn", [T("sleeper"), MARK + "-d"], limits={"timeout_ms": 800}),
+    tool_file("touch.w", ["/usr/bin/touch", os.path.join(W_DIR, "made-by-tool")]),
+    tool_file("touch.r", ["/usr/bin/touch", os.path.join(R_DIR, "made-by-tool")]),
+    tool_file("cat.r", ["/bin/cat", os.path.join(R_DIR, "note.txt")]),
+    tool_file("cat.unlisted", ["/bin/cat", os.path.join(R_DIR, "note.txt")]),
 ]
+for _t in TOOLS:
+    if _t["name"] in ("touch.w", "touch.r", "cat.r"):
+        _t["sandbox"]["read_paths"] = ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", R_DIR]
+    if _t["name"] == "touch.w":
+        _t["sandbox"]["write_paths"] = [W_DIR]
 for _t in TOOLS:
     if _t["name"].endswith(".dyn"):
         _t["sandbox"]["run_as"] = "dynamic"
@@ -79,8 +98,7 @@ def tools_list_shows_only_the_callers_tools():
     eq(names(OTHER_UID), ["echo"])
     eq(names(STRANGER_UID), [], "an unmapped uid sees no tools")
     eq("danger.delete" in names(AGENT_UID), False, "a forbidden tool is not listed")
-    t = b.client(AGENT_UID).request("tools/list", {})["result"]["tools"][1]
-    eq(t["name"], "echo")
+    t = [t for t in b.client(AGENT_UID).request("tools/list", {})["result"]["tools"] if t["name"] == "echo"][0]
     eq(t["inputSchema"]["required"], ["msg"])
     eq(t["annotations"]["readOnlyHint"], True)
 
@@ -244,6 +262,49 @@ def the_tool_runs_unprivileged_in_its_own_namespaces():
     eq((i["pid"], i["hostname"], i["net_ifaces"]), (1, "toolgate", ["lo"]))
     eq((i["cwd"], i["tmpdir"]), ("/tmp", "/tmp"))
     eq(i["rlimit_nofile"], 64)
+
+
+def host_top(path):
+    """The first component of an absolute path."""
+    return path.strip("/").split("/")[0]
+
+
+@test
+def the_tool_sees_only_its_view_of_the_filesystem():
+    i = json.loads(text_of(b.client(AGENT_UID).call("inspect", {})))
+    # The default read paths present here, its own executable, and what the
+    # sandbox makes: nothing else of the host's /.
+    defaults = ["/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc/ld.so.cache"]
+    want = {host_top(p) for p in defaults if os.path.lexists(p)} | {host_top(T("inspect")),
+                                                                     "dev", "proc", "tmp"}
+    eq(i["root"], sorted(want))
+    eq(i["dev"], ["fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout", "urandom", "zero"])
+    mounts = {m[0]: (m[1], m[2]) for m in i["mounts"]}
+    eq(mounts["/"], ("ro", "tmpfs"), "the root is a read-only tmpfs")
+    eq(mounts["/usr"][0], "ro")
+    eq(mounts[T("inspect")][0], "ro", "its own executable, bound read-only")
+    eq(mounts["/tmp"], ("rw", "tmpfs"), "the scratch")
+    eq(mounts["/proc"], ("rw", "proc"))
+    eq(mounts["/dev"], ("ro", "tmpfs"))
+    eq(sorted(m for m in mounts if m not in ("/", "/usr", "/etc/ld.so.cache", "/tmp", "/proc", "/dev",
+                                               T("inspect"))), [], "no other mount")
+
+
+@test
+def write_paths_are_writable_and_read_paths_are_not():
+    r = b.client(AGENT_UID).call("touch.w", {})
+    eq(r["isError"], False, text_of(r))
+    eq(os.path.exists(os.path.join(W_DIR, "made-by-tool")), True, "the file is on the host")
+    r = b.client(AGENT_UID).call("touch.r", {})
+    eq(r["isError"], True)
+    contains(text_of(r), "touch: cannot touch '%s': Read-only file system" % os.path.join(R_DIR, "made-by-tool"))
+    eq(os.path.exists(os.path.join(R_DIR, "made-by-tool")), False)
+    r = b.client(AGENT_UID).call("cat.r", {})
+    eq((r["isError"], text_of(r)), (False, "read me\n"))
+    # Without it in read_paths the file is not there at all.
+    r = b.client(AGENT_UID).call("cat.unlisted", {})
+    eq(r["isError"], True)
+    contains(text_of(r), "cat: %s: No such file or directory" % os.path.join(R_DIR, "note.txt"))
 
 
 @test
@@ -456,6 +517,7 @@ def sigterm_lets_running_calls_finish_then_writes_a_final_record():
 
 b.close()
 shutil.rmtree(TMP_TOOL_DIR, ignore_errors=True)
+shutil.rmtree(VIEW_DIR, ignore_errors=True)
 
 
 # ---- a second broker for start-up and configuration behaviour ----

@@ -5,7 +5,8 @@
  *   {"uid","gid","euid","groups":[..],"fds":[..],"env":["K=V",..],"cwd",
  *    "tmpdir","no_new_privs","cap_eff","cap_bnd","cap_prm","cap_inh",
  *    "cap_amb","seccomp","seccomp_filters","pid","ppid","hostname",
- *    "rlimit_nofile","rlimit_as","net_ifaces":[..]}
+ *    "rlimit_nofile","rlimit_as","net_ifaces":[..],"root":[names in /],
+ *    "dev":[names in /dev],"mounts":[[mount point,"ro"|"rw",fstype],..]}
  *
  * cap_* are the hex strings of /proc/self/status; seccomp is its Seccomp
  * mode (0 none, 1 strict, 2 filter); rlimits are the soft limits, a number
@@ -128,6 +129,75 @@ static void put_ifaces(void)
 	fclose(f);
 }
 
+/* The names in a directory, sorted ("." and ".." left out). */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void put_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	char *names[256];
+	size_t n = 0;
+	struct dirent *e;
+	if (!d) {
+		fputs("null", stdout);
+		return;
+	}
+	while ((e = readdir(d)) && n < 256)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			names[n++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof names[0], cmp_str);
+	putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		put_str(names[i]);
+		free(names[i]);
+	}
+	putchar(']');
+}
+
+/* Each mount of /proc/self/mountinfo as [mount point, "ro" or "rw", fstype]. */
+static void put_mounts(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int n = 0;
+	if (!f) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('[');
+	while (fgets(line, sizeof line, f)) {
+		/* id parent maj:min root mountpoint options ... - fstype source super */
+		char *fields[6], *save = NULL, *tok = strtok_r(line, " ", &save);
+		int i = 0;
+		for (; tok && i < 6; tok = strtok_r(NULL, " ", &save))
+			fields[i++] = tok;
+		char *dash = NULL;
+		for (; tok; tok = strtok_r(NULL, " ", &save))
+			if (strcmp(tok, "-") == 0) {
+				dash = strtok_r(NULL, " ", &save);
+				break;
+			}
+		if (i < 6 || !dash)
+			continue;
+		fields[5][strcspn(fields[5], ",")] = '\0';
+		printf("%s[", n++ ? "," : "");
+		put_str(fields[4]);
+		putchar(',');
+		put_str(fields[5]);
+		putchar(',');
+		put_str(dash);
+		putchar(']');
+	}
+	putchar(']');
+	fclose(f);
+}
+
 int main(void)
 {
 	char buf[4096];
@@ -172,6 +242,12 @@ int main(void)
 	putchar(']');
 
 	char cwd[4096];
+	key("root", 0);
+	put_dir("/");
+	key("dev", 0);
+	put_dir("/dev");
+	key("mounts", 0);
+	put_mounts();
 	key("cwd", 0);
 	put_str(getcwd(cwd, sizeof cwd));
 	key("tmpdir", 0);
