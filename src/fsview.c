@@ -199,7 +199,8 @@ int fsview_plan(struct fsview *fv, const char *const *read, const char *const *w
 		}
 	}
 	/* Parents before what lies inside them: a prefix sorts first. */
-	qsort(fv->v, fv->n, sizeof fv->v[0], by_path);
+	if (fv->n > 1)
+		qsort(fv->v, fv->n, sizeof fv->v[0], by_path);
 	return 0;
 fail:
 	fsview_free(fv);
