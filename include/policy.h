@@ -9,6 +9,8 @@
  * call for one of its "approvers" (principals) until "deadline_seconds"
  * (default 900); else deny.  Order never matters.  "delegation": "required"
  * makes a permit or approve rule match only calls with a verified token.
+ * "privileges" (["root", "host_network"]) on a permit or approve rule grant
+ * what a tool with run_as root or network "host" needs to run.
  *
  * `when` is an object from attribute (args.PATH, user, agent) to an object of
  * operator -> operand: ==, !=, <, <=, >, >=, in, prefix.  All conditions must
@@ -39,7 +41,14 @@ struct policy_decision {
 	                       "no rule permits support-bot to call refund.issue" */
 	json_t *approvers;  /* POLICY_APPROVE: principals who may decide (owned), else NULL */
 	unsigned deadline_s;/* POLICY_APPROVE: seconds before the held call is denied */
+	unsigned privileges;/* POLICY_PERMIT/APPROVE: POLICY_PRIV_* granted by the rules that
+	                       let the call run ("privileges" of a rule) */
 };
+
+/* What a rule's "privileges" may grant: a tool that runs as root or on the
+   host's network runs only when a rule that lets the call run grants it. */
+#define POLICY_PRIV_ROOT         1u
+#define POLICY_PRIV_HOST_NETWORK 2u
 
 /*
  * Load every *.json in dir (sorted by name), error naming file and field:

@@ -96,6 +96,22 @@ void decide_call(const struct decide_input *in, struct call_decision *out)
 			out->approvers = NULL;
 		}
 	}
+	/* A tool that asks for root or the host's network gets it only when the
+	   rules that let this call run grant it too. */
+	bool runs = d.effect == POLICY_PERMIT || d.effect == POLICY_APPROVE;
+	const char *missing = !runs ? NULL :
+	                      t->run_as_root && !(d.privileges & POLICY_PRIV_ROOT) ? "root" :
+	                      t->network == TOOL_NET_HOST && !(d.privileges & POLICY_PRIV_HOST_NETWORK)
+	                      ? "host_network" : NULL;
+	if (missing && strcmp(out->decision, "deny") != 0) {
+		out->decision = "deny";
+		snprintf(out->reason, sizeof out->reason, "%s runs %s, and no rule that lets this call run "
+		         "grants \"%s\" in its privileges", t->name,
+		         strcmp(missing, "root") == 0 ? "as root" : "on the host's network", missing);
+		json_array_clear(out->rules);
+		json_decref(out->approvers);
+		out->approvers = NULL;
+	}
 	if (!in->principal)
 		snprintf(out->reason, sizeof out->reason, "the caller (uid %u, gid %u) maps to no principal",
 		         (unsigned)in->uid, (unsigned)in->gid);

@@ -10,7 +10,7 @@ import tempfile
 from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, processes_with, run, summary,
                    test, text_of, tool_file, wait_until)
 
-AGENT_UID, OTHER_UID, STRANGER_UID = 41001, 41002, 41999
+AGENT_UID, OTHER_UID, STRANGER_UID, OPS_UID = 41001, 41002, 41999, 41003
 T = lambda name: os.path.join(TEST_TOOLS, name)
 MARK = "tg-it-%d" % os.getpid()
 # A tool binary under /tmp, which the sandbox's scratch tmpfs covers.
@@ -49,10 +49,16 @@ TOOLS = [
     tool_file("touch.r", ["/usr/bin/touch", os.path.join(R_DIR, "made-by-tool")]),
     tool_file("cat.r", ["/bin/cat", os.path.join(R_DIR, "note.txt")]),
     tool_file("cat.unlisted", ["/bin/cat", os.path.join(R_DIR, "note.txt")]),
+    tool_file("priv.root", [T("inspect")]),
+    tool_file("priv.host", [T("inspect")]),
 ]
 for _t in TOOLS:
     if _t["name"] in ("touch.w", "touch.r", "cat.r"):
         _t["sandbox"]["read_paths"] = ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", R_DIR]
+    if _t["name"] == "priv.root":
+        _t["sandbox"].update(run_as="root", allow_root=True)
+    if _t["name"] == "priv.host":
+        _t["sandbox"]["network"] = "host"
     if _t["name"] == "touch.w":
         _t["sandbox"]["write_paths"] = [W_DIR]
 for _t in TOOLS:
@@ -61,12 +67,14 @@ for _t in TOOLS:
 
 POLICY = {
     "principals": {"agent": {"uids": [AGENT_UID]}, "other": {"uids": [OTHER_UID]},
-                   "root-tests": {"uids": [0]}},
+                   "root-tests": {"uids": [0]}, "ops": {"uids": [OPS_UID]}},
     "rules": [
         {"id": "agent-tools", "effect": "permit", "agents": ["agent", "root-tests"], "tools": ["*"]},
         {"id": "other-echo", "effect": "permit", "agents": ["other"], "tools": ["echo"],
          "when": {"args.n": {"<=": 5}}},
         {"id": "no-deletes", "effect": "forbid", "agents": ["*"], "tools": ["*.delete"]},
+        {"id": "ops-priv", "effect": "permit", "agents": ["ops"], "tools": ["priv.*"],
+         "privileges": ["root", "host_network"]},
     ],
 }
 
@@ -305,6 +313,25 @@ def write_paths_are_writable_and_read_paths_are_not():
     r = b.client(AGENT_UID).call("cat.unlisted", {})
     eq(r["isError"], True)
     contains(text_of(r), "cat: %s: No such file or directory" % os.path.join(R_DIR, "note.txt"))
+
+
+@test
+def root_and_the_host_network_need_the_tool_and_the_policy_to_agree():
+    for tool, what, priv in (("priv.root", "as root", "root"),
+                             ("priv.host", "on the host's network", "host_network")):
+        r = b.client(AGENT_UID).call(tool, {})
+        eq(r["isError"], True)
+        d = r["_meta"]["toolgate/decision"]
+        eq((d["decision"], d["reason"]), ("deny", "%s runs %s, and no rule that lets this call run grants "
+                                                  "\"%s\" in its privileges" % (tool, what, priv)))
+    i = json.loads(text_of(b.client(OPS_UID).call("priv.root", {})))
+    eq((i["uid"], i["cap_eff"], i["cap_bnd"], i["no_new_privs"]), (0, "0000000000000000", "0000000000000000", 1),
+       "root, but without a single capability")
+    i = json.loads(text_of(b.client(OPS_UID).call("priv.host", {})))
+    eq("lo" in i["net_ifaces"] and len(i["net_ifaces"]) > 1, True, "the host's interfaces: %r" % i["net_ifaces"])
+    starts = [json.loads(l) for l in open(b.audit_log) if '"exec_start"' in l]
+    eq([s.get("network") for s in starts if s.get("tool") == "priv.host"][-1], "host",
+       "the start record says the tool had the host's network")
 
 
 @test

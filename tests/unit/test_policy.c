@@ -602,6 +602,38 @@ TEST(approve_rules_need_known_approvers_and_a_sane_deadline)
 	         "rules[0].deadline_seconds: must be an integer from 1 to 86400");
 }
 
+TEST(privileges_are_root_or_host_network_on_rules_that_let_calls_run)
+{
+	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'privileges': ['admin']}",
+	         "rules[0].privileges[0]: expected \"root\" or \"host_network\"");
+	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'privileges': 'root'}",
+	         "rules[0].privileges: must be an array of \"root\", \"host_network\"");
+	RULE_ERR("{'id': 'a', 'effect': 'forbid', 'agents': ['*'], 'tools': ['t'], 'privileges': ['root']}",
+	         "rules[0].privileges: a forbid rule grants nothing");
+}
+
+TEST(a_decision_carries_the_privileges_of_the_rules_that_decided_it)
+{
+	struct tg_error e;
+	struct policy_set *ps = load_text(
+		"{" PRINCIPALS ", 'rules': ["
+		"{'id': 'p1', 'effect': 'permit', 'agents': ['support-bot'], 'tools': ['t'], 'privileges': ['root']},"
+		"{'id': 'p2', 'effect': 'permit', 'agents': ['support-bot'], 'tools': ['t'], 'privileges': ['host_network']},"
+		"{'id': 'p3', 'effect': 'permit', 'agents': ['support-bot'], 'tools': ['u']},"
+		"{'id': 'h', 'effect': 'approve', 'agents': ['support-bot'], 'tools': ['v'], 'approvers': ['support-lead'],"
+		" 'privileges': ['root']}]}", &e);
+	CHECK(ps != NULL);
+	CHECK(decide_as(ps, "support-bot", NULL, "t", "{}") == POLICY_PERMIT);
+	CHECK(decision.privileges == (POLICY_PRIV_ROOT | POLICY_PRIV_HOST_NETWORK));
+	CHECK(decide_as(ps, "support-bot", NULL, "u", "{}") == POLICY_PERMIT);
+	CHECK(decision.privileges == 0);
+	CHECK(decide_as(ps, "support-bot", NULL, "v", "{}") == POLICY_APPROVE);
+	CHECK(decision.privileges == POLICY_PRIV_ROOT);
+	CHECK(decide_as(ps, "support-lead", NULL, "t", "{}") == POLICY_DENY);
+	CHECK(decision.privileges == 0);
+	policy_free(ps);
+}
+
 TEST(delegation_must_be_required_and_only_on_permit_rules)
 {
 	RULE_ERR("{'id': 'a', 'effect': 'permit', 'agents': ['*'], 'tools': ['t'], 'delegation': 'optional'}",
@@ -1149,6 +1181,8 @@ int main(void)
 	RUN(spec_example_without_unsupported_parts_decides_as_documented);
 	RUN(the_whole_spec_example_loads_and_holds_large_refunds_for_the_lead);
 	RUN(spec_example_rate_limits_load);
+	RUN(privileges_are_root_or_host_network_on_rules_that_let_calls_run);
+	RUN(a_decision_carries_the_privileges_of_the_rules_that_decided_it);
 	policy_decision_clear(&decision);
 	return TEST_SUMMARY();
 }
