@@ -55,12 +55,14 @@ static void write_json(const char *rel, const char *squoted)
 
 static const char profile_json[] =
 	"{'defaultAction': 'SCMP_ACT_ERRNO', 'defaultErrnoRet': 1,"
-	" 'syscalls': [{'names': ['read', 'write', 'exit_group'], 'action': 'SCMP_ACT_ALLOW'}]}";
+	" 'syscalls': [{'names': ['read', 'write', 'execve', 'exit_group'], 'action': 'SCMP_ACT_ALLOW'}]}";
 
 /* A fresh dir with sandbox/default.json, an empty policy, tools.d/ and bin/. */
 static void cfg_create(void)
 {
-	char tmpl[] = "/tmp/tg-config-test-XXXXXX";
+	/* Not under /tmp: the sandbox gives each tool its own, and a "#!" tool
+	   there is refused. */
+	char tmpl[] = "/var/tmp/tg-config-test-XXXXXX";
 	if (!mkdtemp(tmpl) || !realpath(tmpl, cfg)) {
 		perror("mkdtemp");
 		abort();

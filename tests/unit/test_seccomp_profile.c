@@ -5,7 +5,9 @@
  * Parse errors are checked by their exact text.  Behaviour is checked for
  * real: a forked child sets no_new_privs, installs the compiled program and
  * then either makes one system call and reports its errno through its exit
- * status, or execs a real program.  The filter is installed only in forked
+ * status, or execs a real program.  The composed filter is checked the same
+ * way with the test process as the broker on the other end of the notify
+ * listener, answering each refusal as seccomp_program_decide says.  The filter is installed only in forked
  * children that exec or _exit right away, because a sanitizer runtime in
  * the test process itself needs calls the profiles refuse.
  *
@@ -17,7 +19,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -32,14 +36,17 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH "amd64"
 #define OTHER_ARCH "arm64"
+#define AUDIT_ARCH_NATIVE AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define NATIVE_ARCH "arm64"
 #define OTHER_ARCH "amd64"
+#define AUDIT_ARCH_NATIVE AUDIT_ARCH_AARCH64
 #endif
 
 static struct seccomp_program *compile_text(const char *text, struct tg_error *err)
@@ -330,7 +337,7 @@ TEST(errnoret_only_goes_with_errno_and_trace)
 		"{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"errnoRet\": 1}]}"),
 		"sandbox/t.json: syscalls[0].errnoRet: only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE");
 	CHECK_STREQ(compile_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
-		"{\"names\": [\"read\"], \"action\": \"SCMP_ACT_TRACE\", \"errnoRet\": 7}]}"), "");
+		"{\"names\": [\"getcwd\"], \"action\": \"SCMP_ACT_TRACE\", \"errnoRet\": 7}]}"), "");
 }
 
 TEST(name_and_names_together_are_an_error_and_legacy_name_alone_works)
@@ -399,6 +406,7 @@ TEST(a_rule_that_libseccomp_would_silently_drop_is_an_error)
 		"and a rule with another action for the same call cannot both take effect");
 	/* The same action twice, or a skipped entry, is no conflict. */
 	CHECK_STREQ(compile_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
+		"{\"names\": [\"read\", \"write\", \"execve\"], \"action\": \"SCMP_ACT_ALLOW\"},"
 		"{\"names\": [\"dup\"], \"action\": \"SCMP_ACT_ALLOW\"},"
 		"{\"names\": [\"dup\"], \"action\": \"SCMP_ACT_ALLOW\","
 		" \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]},"
@@ -504,9 +512,11 @@ TEST(errno_action_without_errnoret_is_eperm_and_default_errnoret_applies)
 	CHECK(getcwd_under("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{"
 		"\"names\": [\"getcwd\"], \"action\": \"SCMP_ACT_ERRNO\"}]}") == EPERM);
 	CHECK(getcwd_under("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 13,"
-		"\"syscalls\": [{\"names\": [\"exit_group\", \"exit\"], \"action\": \"SCMP_ACT_ALLOW\"}]}") == EACCES);
+		"\"syscalls\": [{\"names\": [\"exit_group\", \"exit\", \"read\", \"write\", \"execve\"],"
+		" \"action\": \"SCMP_ACT_ALLOW\"}]}") == EACCES);
 	CHECK(getcwd_under("{\"defaultAction\": \"SCMP_ACT_ERRNO\","
-		"\"syscalls\": [{\"names\": [\"exit_group\", \"exit\"], \"action\": \"SCMP_ACT_ALLOW\"}]}") == EPERM);
+		"\"syscalls\": [{\"names\": [\"exit_group\", \"exit\", \"read\", \"write\", \"execve\"],"
+		" \"action\": \"SCMP_ACT_ALLOW\"}]}") == EPERM);
 	CHECK(getcwd_under("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}") == GETCWD_ALLOWED);
 }
 
@@ -726,6 +736,581 @@ TEST(filter_flags_reach_the_kernel)
 	seccomp_program_free(p);
 }
 
+/* ---- refusals the broker can name: the composed filter and its listener ------ */
+
+TEST(a_profile_that_cannot_start_a_tool_is_refused_naming_the_calls)
+{
+	CHECK_STREQ(compile_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
+		"{\"names\": [\"read\", \"exit_group\"], \"action\": \"SCMP_ACT_ALLOW\"}]}"),
+		"sandbox/t.json: must allow read, write and execve (or execveat): the broker starts "
+		"every tool with them (refused here: write, execve, execveat)");
+	/* Killing or trapping is refusing too; so is an allow the broker's own
+	 * call (arguments zero) does not meet. */
+	CHECK_STREQ(compile_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+		"{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL_PROCESS\"},"
+		"{\"names\": [\"execve\"], \"action\": \"SCMP_ACT_TRAP\"}]}"),
+		"sandbox/t.json: must allow read, write and execve (or execveat): the broker starts "
+		"every tool with them (refused here: read)");
+	CHECK_STREQ(compile_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
+		"{\"names\": [\"read\", \"execve\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+		"{\"names\": [\"write\"], \"action\": \"SCMP_ACT_ALLOW\","
+		" \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"),
+		"sandbox/t.json: must allow read, write and execve (or execveat): the broker starts "
+		"every tool with them (refused here: write)");
+	/* execveat alone will do, and LOG allows. */
+	CHECK_STREQ(compile_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
+		"{\"names\": [\"read\", \"write\", \"execveat\"], \"action\": \"SCMP_ACT_LOG\"}]}"), "");
+	/* The path given to load is the one named. */
+	struct tg_error err = { "" };
+	char dir[] = "/tmp/t_seccomp.XXXXXX", path[96];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/x.json", dir);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs("{\"defaultAction\": \"SCMP_ACT_KILL_PROCESS\"}", f);
+		fclose(f);
+	}
+	char want[256];
+	snprintf(want, sizeof want, "%s: must allow read, write and execve (or execveat): the broker "
+	         "starts every tool with them (refused here: read, write, execve, execveat)", path);
+	CHECK(seccomp_profile_load(path, "x", &err) == NULL);
+	CHECK_STREQ(err.msg, want);
+	unlink(path);
+	rmdir(dir);
+}
+
+static struct seccomp_program *compiled(const char *text)
+{
+	struct tg_error err = { "" };
+	struct seccomp_program *p = compile_text(text, &err);
+	if (!p)
+		fprintf(stderr, "    %s\n", err.msg);
+	return p;
+}
+
+static struct seccomp_data native_call(int nr, uint64_t a0, uint64_t a1)
+{
+	return (struct seccomp_data){ .nr = nr, .arch = AUDIT_ARCH_NATIVE, .args = { a0, a1 } };
+}
+
+TEST(decide_names_the_call_and_which_filter_decided_with_the_kernels_precedence)
+{
+	struct seccomp_program *all = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
+	struct seccomp_program *def = load_profile("default");
+	struct seccomp_program *mine = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+		"{\"names\": [\"keyctl\", \"getcwd\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13},"
+		"{\"names\": [\"bpf\", \"socket\"], \"action\": \"SCMP_ACT_TRAP\"},"
+		"{\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_TRACE\"},"
+		"{\"names\": [\"mount\"], \"action\": \"SCMP_ACT_KILL_THREAD\"}]}");
+	CHECK(all && def && mine);
+	if (!all || !def || !mine)
+		goto out;
+	struct seccomp_verdict v;
+	struct seccomp_data d = native_call(SYS_keyctl, 0, 0);
+
+	/* Only the baseline refuses: the baseline decides. */
+	CHECK(seccomp_program_decide(all, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM && v.baseline);
+	CHECK_STREQ(v.syscall, "keyctl");
+	/* Both refuse with an errno: a tie, and the profile's errno stands. */
+	CHECK(seccomp_program_decide(def, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM && !v.baseline);
+	CHECK(seccomp_program_decide(mine, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EACCES && !v.baseline);
+	/* Only the profile refuses. */
+	d = native_call(SYS_getcwd, 0, 0);
+	CHECK(seccomp_program_decide(mine, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EACCES && !v.baseline);
+	CHECK_STREQ(v.syscall, "getcwd");
+	/* TRAP outranks the baseline's errno and becomes a kill; TRACE does
+	 * not, and KILL_THREAD kills the tool. */
+	d = native_call(SYS_bpf, 0, 0);
+	CHECK(seccomp_program_decide(mine, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_KILL && !v.baseline);
+	CHECK_STREQ(v.syscall, "bpf");
+	d = native_call(SYS_ptrace, 0, 0);
+	CHECK(seccomp_program_decide(mine, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM && v.baseline);
+	d = native_call(SYS_mount, 0, 0);
+	CHECK(seccomp_program_decide(mine, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_KILL && !v.baseline);
+	CHECK_STREQ(v.syscall, "mount");
+	/* Arguments count: clone with a namespace flag, TIOCSTI. */
+	d = native_call(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0);
+	CHECK(seccomp_program_decide(all, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM && v.baseline);
+	CHECK_STREQ(v.syscall, "clone");
+	d = native_call(SYS_ioctl, 1, TIOCSTI);
+	CHECK(seccomp_program_decide(all, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM && v.baseline);
+	CHECK_STREQ(v.syscall, "ioctl");
+	/* A number no one knows, refused by the profile's default. */
+	d = native_call(999, 0, 0);
+	CHECK(seccomp_program_decide(def, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM && !v.baseline);
+	CHECK_STREQ(v.syscall, "syscall 999");
+out:
+	seccomp_program_free(all);
+	seccomp_program_free(def);
+	seccomp_program_free(mine);
+}
+
+TEST(decide_never_lets_a_call_through_and_flags_one_the_filters_allow)
+{
+	struct seccomp_program *def = load_profile("default");
+	CHECK(def != NULL);
+	if (!def)
+		return;
+	struct seccomp_verdict v;
+	struct seccomp_data d = native_call(SYS_read, 0, 0);
+	CHECK(seccomp_program_decide(def, &d, &v) == SECCOMP_DECIDE_INCONSISTENT);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM);
+	CHECK_STREQ(v.syscall, "read");
+	seccomp_program_free(def);
+}
+
+/* Hand-written originals reach the verdicts libseccomp's output never does. */
+TEST(decide_maps_trace_unknown_actions_and_broken_programs_to_refusals)
+{
+	struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_filter trace[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 5) };
+	struct sock_filter odd[] = { BPF_STMT(BPF_RET | BPF_K, 0x12340000) };
+	struct sock_filter notif[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF) };
+	struct sock_filter log[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG) };
+	struct sock_filter broken[] = { BPF_STMT(BPF_ALU | BPF_DIV | BPF_K, 0),
+	                                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+#define FPROG(a) ((struct sock_fprog){ .len = sizeof(a) / sizeof((a)[0]), .filter = (a) })
+	struct seccomp_program p = { .baseline = FPROG(allow), .name = "hand" };
+	struct seccomp_data d = native_call(SYS_getpid, 0, 0);
+	struct seccomp_verdict v;
+
+	p.prog = FPROG(trace);
+	CHECK(seccomp_program_decide(&p, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == ENOSYS && !v.baseline);
+	CHECK_STREQ(v.syscall, "getpid");
+	p.prog = FPROG(odd);
+	CHECK(seccomp_program_decide(&p, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_KILL);
+	p.prog = FPROG(notif);
+	CHECK(seccomp_program_decide(&p, &d, &v) == SECCOMP_DECIDE_INCONSISTENT);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM);
+	p.prog = FPROG(log);
+	CHECK(seccomp_program_decide(&p, &d, &v) == SECCOMP_DECIDE_INCONSISTENT);
+	CHECK(v.kind == SECCOMP_VERDICT_ERRNO && v.errnum == EPERM);
+	p.prog = FPROG(allow);
+	p.baseline = FPROG(broken);
+	CHECK(seccomp_program_decide(&p, &d, &v) == SECCOMP_DECIDE_BROKEN);
+	CHECK(v.kind == SECCOMP_VERDICT_KILL);
+	CHECK_STREQ(v.syscall, "getpid");
+#undef FPROG
+}
+
+#ifdef __x86_64__
+TEST(decide_names_foreign_abis_by_abi_and_number_and_kills)
+{
+	struct seccomp_program *all = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
+	CHECK(all != NULL);
+	if (!all)
+		return;
+	struct seccomp_verdict v;
+	struct seccomp_data d = { .nr = 199, .arch = AUDIT_ARCH_I386 };
+	CHECK(seccomp_program_decide(all, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_KILL);
+	CHECK_STREQ(v.syscall, "i386 syscall 199");
+	d = (struct seccomp_data){ .nr = 0x40000065, .arch = AUDIT_ARCH_X86_64 };
+	CHECK(seccomp_program_decide(all, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_KILL);
+	CHECK_STREQ(v.syscall, "x32 syscall 0x40000065");
+	d = (struct seccomp_data){ .nr = 63, .arch = AUDIT_ARCH_AARCH64 };
+	CHECK(seccomp_program_decide(all, &d, &v) == 0);
+	CHECK(v.kind == SECCOMP_VERDICT_KILL);
+	CHECK_STREQ(v.syscall, "arch 0xc00000b7 syscall 63");
+	seccomp_program_free(all);
+}
+#endif
+
+/*
+ * The test process plays the broker: a forked child installs the composed
+ * filter with a listener, writes the listener's number to a pipe and waits
+ * for a byte on a gate pipe (write and read are calls every profile must
+ * allow, and nothing else is safe before someone answers); the parent
+ * takes the descriptor with pidfd_getfd, opens the gate, and answers every
+ * notification the way seccomp_program_decide says: with the errno, or
+ * with SIGKILL.  The gate keeps the child from exiting, and its listener
+ * from closing, before the parent holds it.
+ */
+struct served {
+	int notifications;
+	int decide_rc;                  /* for the first notification */
+	struct seccomp_verdict first;
+};
+
+#define LISTENED_TIMEOUT_MS 20000
+
+struct handover {
+	int report[2];                  /* child -> parent: the listener's number */
+	int gate[2];                    /* parent -> child: go on */
+};
+
+static int handover_open(struct handover *h)
+{
+	if (pipe2(h->report, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(h->gate, O_CLOEXEC) != 0) {
+		close(h->report[0]);
+		close(h->report[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static void child_enter_listened(const struct seccomp_program *p, const struct handover *h)
+{
+	struct rlimit no_core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no_core);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		child_exit(CHILD_INSTALL_FAILED);
+	int fd = seccomp_program_install_listener(p);
+	if (fd < 0)
+		child_exit(CHILD_INSTALL_FAILED);
+	char go;
+	if (syscall(SYS_write, h->report[1], &fd, sizeof fd) != (long)sizeof fd ||
+	    syscall(SYS_read, h->gate[0], &go, 1) != 1)
+		child_exit(CHILD_INSTALL_FAILED);
+}
+
+/*
+ * In the parent: the child's listener, with the gate opened; -1 when the
+ * child never reported one.  Closes the parent's ends of h.
+ */
+static int take_listener(pid_t pid, struct handover *h)
+{
+	int num = -1, fd = -1;
+	ssize_t r;
+	close(h->report[1]);
+	close(h->gate[0]);
+	do
+		r = read(h->report[0], &num, sizeof num);
+	while (r < 0 && errno == EINTR);
+	int pidfd = r == (ssize_t)sizeof num ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (pidfd >= 0) {
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, num, 0);
+		close(pidfd);
+	}
+	if (fd >= 0 && write(h->gate[1], "g", 1) != 1) {
+		close(fd);
+		fd = -1;
+	}
+	close(h->report[0]);
+	close(h->gate[1]);
+	return fd;
+}
+
+/* Answer notifications until the child exits; -1 on a timeout. */
+static int serve(const struct seccomp_program *p, pid_t pid, int listener, struct served *s)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int rc = -1;
+	if (pidfd < 0)
+		return -1;
+	for (;;) {
+		struct pollfd fds[2] = { { listener, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+		if (poll(fds, 2, LISTENED_TIMEOUT_MS) <= 0)
+			break;
+		if (fds[0].revents & POLLIN) {
+			struct seccomp_notif req;
+			memset(&req, 0, sizeof req);
+			/* ENOENT: the caller died (killed) between poll and here. */
+			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0)
+				continue;
+			struct seccomp_verdict v;
+			int d = seccomp_program_decide(p, &req.data, &v);
+			if (s->notifications++ == 0) {
+				s->first = v;
+				s->decide_rc = d;
+			}
+			if (v.kind == SECCOMP_VERDICT_KILL) {
+				kill(pid, SIGKILL);
+				continue;
+			}
+			struct seccomp_notif_resp resp = { .id = req.id, .error = -v.errnum };
+			ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+			continue;
+		}
+		if (fds[1].revents & POLLIN) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc < 0) {
+		fprintf(stderr, "    no answer from the child within %d ms\n", LISTENED_TIMEOUT_MS);
+		kill(pid, SIGKILL);
+	}
+	close(pidfd);
+	return rc;
+}
+
+/* What the child's exit status says, as probe() reports it. */
+static int outcome(int status)
+{
+	if (WIFSIGNALED(status))
+		return -WTERMSIG(status);
+	int code = WEXITSTATUS(status);
+	if (code == 0)
+		return 0;
+	if (code > ERRNO_EXIT_BASE && code < CHILD_INSTALL_FAILED)
+		return code - ERRNO_EXIT_BASE;
+	fprintf(stderr, "    listened child exited %d\n", code);
+	return PROBE_BROKEN;
+}
+
+#define CALL_INT80 (1L << 40)  /* made through the i386 ABI */
+
+/* probe(), under the composed filter with the test as the listening broker. */
+static int probe_listened(const struct seccomp_program *p, struct served *s,
+                          long nr, long a0, long a1, long a2)
+{
+	memset(s, 0, sizeof *s);
+	s->decide_rc = -100;
+	struct handover h;
+	if (handover_open(&h) != 0)
+		return PROBE_BROKEN;
+	pid_t pid = fork();
+	if (pid == 0) {
+		child_enter_listened(p, &h);
+		long r;
+#ifdef __x86_64__
+		if (nr & CALL_INT80) {
+			__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr & ~CALL_INT80) : "memory");
+			child_exit(r >= 0 ? 0 : ERRNO_EXIT_BASE + (int)(-r < 150 ? -r : 150));
+		}
+#endif
+		r = syscall(nr, a0, a1, a2, 0, 0, 0);
+		child_exit(r == -1 ? ERRNO_EXIT_BASE + (errno < 150 ? errno : 150) : 0);
+	}
+	if (pid < 0) {
+		take_listener(pid, &h);
+		return PROBE_BROKEN;
+	}
+	int listener = take_listener(pid, &h);
+	if (listener >= 0) {
+		serve(p, pid, listener, s);
+		close(listener);
+	} else {
+		kill(pid, SIGKILL);
+	}
+	int status;
+	if (waitpid(pid, &status, 0) != pid)
+		return PROBE_BROKEN;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return listener >= 0 ? outcome(status) : PROBE_BROKEN;
+}
+
+TEST(a_call_the_baseline_refuses_reaches_the_broker_named_and_fails_with_its_errno)
+{
+	struct seccomp_program *p = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	struct served s;
+	/* KEYCTL_GET_KEYRING_ID of the thread keyring, no create */
+	CHECK(probe_listened(p, &s, SYS_keyctl, 0, -1, 0) == EPERM);
+	CHECK(s.notifications == 1);
+	CHECK(s.decide_rc == 0);
+	CHECK(s.first.kind == SECCOMP_VERDICT_ERRNO && s.first.errnum == EPERM && s.first.baseline);
+	CHECK_STREQ(s.first.syscall, "keyctl");
+
+	CHECK(probe_listened(p, &s, SYS_unshare, CLONE_NEWUSER, 0, 0) == EPERM);
+	CHECK(s.notifications == 1 && s.first.baseline);
+	CHECK_STREQ(s.first.syscall, "unshare");
+	seccomp_program_free(p);
+}
+
+TEST(a_call_the_profile_kills_reaches_the_broker_named_and_the_tool_dies)
+{
+	struct seccomp_program *p = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+		"{\"names\": [\"socket\"], \"action\": \"SCMP_ACT_KILL_PROCESS\"}]}");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	struct served s;
+	CHECK(probe_listened(p, &s, SYS_socket, AF_UNIX, SOCK_STREAM, 0) == -SIGKILL);
+	CHECK(s.notifications == 1);
+	CHECK(s.decide_rc == 0);
+	CHECK(s.first.kind == SECCOMP_VERDICT_KILL && !s.first.baseline);
+	CHECK_STREQ(s.first.syscall, "socket");
+	seccomp_program_free(p);
+}
+
+TEST(a_call_the_profile_refuses_fails_with_the_profiles_errno_through_the_broker)
+{
+	struct seccomp_program *p = load_profile("minimal");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	struct served s;
+	CHECK(probe_listened(p, &s, SYS_socket, AF_UNIX, SOCK_STREAM, 0) == EPERM);
+	CHECK(s.notifications == 1 && s.decide_rc == 0);
+	CHECK(s.first.kind == SECCOMP_VERDICT_ERRNO && s.first.errnum == EPERM && !s.first.baseline);
+	CHECK_STREQ(s.first.syscall, "socket");
+	seccomp_program_free(p);
+
+	p = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+		"{\"names\": [\"getcwd\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13}]}");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	CHECK(probe_listened(p, &s, SYS_getcwd, 0, 0, 0) == EACCES);
+	CHECK(s.notifications == 1);
+	CHECK(s.first.kind == SECCOMP_VERDICT_ERRNO && s.first.errnum == EACCES && !s.first.baseline);
+	CHECK_STREQ(s.first.syscall, "getcwd");
+	seccomp_program_free(p);
+}
+
+TEST(allowed_calls_and_the_quiet_clone3_refusal_never_reach_the_broker)
+{
+	struct seccomp_program *p = load_profile("default");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	struct served s;
+	CHECK(probe_listened(p, &s, SYS_getcwd, 0, 0, 0) == GETCWD_ALLOWED);
+	CHECK(s.notifications == 0);
+	CHECK(probe_listened(p, &s, SYS_clone3, 0, 0, 0) == ENOSYS);
+	CHECK(s.notifications == 0);
+	CHECK(probe_listened(p, &s, SYS_ioctl, NOT_AN_FD, TCGETS, 0) == EBADF);
+	CHECK(s.notifications == 0);
+	/* ...while an argument the baseline refuses does. */
+	CHECK(probe_listened(p, &s, SYS_ioctl, NOT_AN_FD, TIOCSTI, (long)"x") == EPERM);
+	CHECK(s.notifications == 1 && s.first.baseline);
+	CHECK_STREQ(s.first.syscall, "ioctl");
+	seccomp_program_free(p);
+}
+
+TEST(trap_and_log_in_a_profile_stay_with_the_kernel_under_the_composed_filter)
+{
+	struct seccomp_program *p = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+		"{\"names\": [\"getcwd\"], \"action\": \"SCMP_ACT_TRAP\"},"
+		"{\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_LOG\"}]}");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	struct served s;
+	CHECK(probe_listened(p, &s, SYS_getcwd, 0, 0, 0) == -SIGSYS);
+	CHECK(s.notifications == 0);
+	CHECK(probe_listened(p, &s, SYS_getppid, 0, 0, 0) == 0);
+	CHECK(s.notifications == 0);
+	seccomp_program_free(p);
+}
+
+#ifdef __x86_64__
+TEST(foreign_abis_reach_the_broker_named_by_abi_and_the_tool_dies)
+{
+	struct seccomp_program *p = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\","
+		"\"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"]}");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	struct served s;
+	CHECK(probe_listened(p, &s, CALL_INT80 | 20, 0, 0, 0) == -SIGKILL);
+	CHECK(s.notifications == 1 && s.first.kind == SECCOMP_VERDICT_KILL);
+	CHECK_STREQ(s.first.syscall, "i386 syscall 20");
+	CHECK(probe_listened(p, &s, 0x40000000 | SYS_getpid, 0, 0, 0) == -SIGKILL);
+	CHECK(s.notifications == 1 && s.first.kind == SECCOMP_VERDICT_KILL);
+	CHECK_STREQ(s.first.syscall, "x32 syscall 0x40000027");
+	seccomp_program_free(p);
+}
+#endif
+
+TEST(filter_flags_including_wait_killable_recv_reach_the_listener_install)
+{
+	struct seccomp_program *p = compiled("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": ["
+		"\"SECCOMP_FILTER_FLAG_LOG\", \"SECCOMP_FILTER_FLAG_SPEC_ALLOW\","
+		"\"SECCOMP_FILTER_FLAG_TSYNC\", \"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"]}");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	struct served s;
+	CHECK(probe_listened(p, &s, SYS_getcwd, 0, 0, 0) == GETCWD_ALLOWED);
+	CHECK(probe_listened(p, &s, SYS_keyctl, 0, -1, 0) == EPERM);
+	CHECK(s.notifications == 1);
+	/* The two-filter install has no listener, so it leaves that flag out. */
+	CHECK(PROBE2(p, SYS_getcwd, 0, 0) == GETCWD_ALLOWED);
+	seccomp_program_free(p);
+}
+
+/* Exec argv under p's composed filter, the test answering notifications. */
+static void run_listened(const struct seccomp_program *p, char *const argv[], const char *input,
+                         struct run *r, struct served *s)
+{
+	int in[2], out[2], errp[2];
+	struct handover h;
+	memset(r, 0, sizeof *r);
+	memset(s, 0, sizeof *s);
+	r->status = -1;
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) ||
+	    handover_open(&h))
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		static char *const envp[] = { "PATH=/usr/bin:/bin", "LANG=C", "HOME=/", NULL };
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(errp[1], 2);
+		child_enter_listened(p, &h);
+		execve(argv[0], argv, envp);
+		child_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(errp[1]);
+	/* Small enough for the pipe buffer: the child never waits on us. */
+	if (input && write(in[1], input, strlen(input)) != (ssize_t)strlen(input))
+		fprintf(stderr, "    short write to the child's stdin\n");
+	close(in[1]);
+	int listener = take_listener(pid, &h);
+	if (listener >= 0) {
+		serve(p, pid, listener, s);
+		close(listener);
+	} else if (pid > 0) {
+		kill(pid, SIGKILL);
+	}
+	read_all(out[0], r->out, sizeof r->out);
+	read_all(errp[0], r->errout, sizeof r->errout);
+	if (pid > 0)
+		waitpid(pid, &r->status, 0);
+	if (r->status != 0)
+		fprintf(stderr, "    %s: status %#x, stderr: %s\n", argv[0], r->status, r->errout);
+}
+
+TEST(default_profile_runs_threads_and_subprocesses_under_the_composed_filter)
+{
+	struct seccomp_program *p = load_profile("default");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	char *py[] = { "/usr/bin/python3", "-c",
+	               "import json,sys,threading,subprocess\n"
+	               "a = json.load(sys.stdin)\n"
+	               "t = threading.Thread(target=lambda: a.update(t=1)); t.start(); t.join()\n"
+	               "a['sub'] = subprocess.run(['/bin/echo', 'x'], capture_output=True).stdout.decode()\n"
+	               "print(json.dumps(a, sort_keys=True))", NULL };
+	struct run r;
+	struct served s;
+	run_listened(p, py, "{\"n\": 2}", &r, &s);
+	CHECK(r.status == 0);
+	CHECK_STREQ(r.out, "{\"n\": 2, \"sub\": \"x\\n\", \"t\": 1}\n");
+	if (s.notifications)
+		printf("    python3 under default: %d refused calls went to the broker, first %s\n",
+		       s.notifications, s.first.syscall);
+	char *sh[] = { "/bin/sh", "-c", "printf 'b\\na\\n' | sort | head -n 1; wc -c", NULL };
+	run_listened(p, sh, "12345", &r, &s);
+	CHECK(r.status == 0);
+	CHECK_STREQ(r.out, "a\n5\n");
+	seccomp_program_free(p);
+}
+
 /* ---- the shipped profiles --------------------------------------------------- */
 
 TEST(docker_default_profile_compiles_and_runs_echo)
@@ -912,6 +1497,68 @@ TEST(minimal_profile_runs_a_stdin_to_stdout_program_and_refuses_the_rest)
 	seccomp_program_free(p);
 }
 
+/* ---- what one filter saves ---------------------------------------------------- */
+
+/* Nanoseconds one install takes in a fresh child, or -1. */
+static long install_ns(const struct seccomp_program *p, bool listener)
+{
+	int fds[2];
+	long ns = -1;
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct timespec a, b;
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			child_exit(1);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int rc = listener ? seccomp_program_install_listener(p) : seccomp_program_install(p);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		long d = rc < 0 ? -1 : (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
+		syscall(SYS_write, fds[1], &d, sizeof d);
+		child_exit(0);
+	}
+	close(fds[1]);
+	if (pid > 0) {
+		if (read(fds[0], &ns, sizeof ns) != (ssize_t)sizeof ns)
+			ns = -1;
+		waitpid(pid, NULL, 0);
+	}
+	close(fds[0]);
+	return ns;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+#define INSTALL_RUNS 200
+
+TEST(install_times_of_two_filters_and_of_the_composed_filter_are_measured)
+{
+	struct seccomp_program *p = load_profile("default");
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	static long two[INSTALL_RUNS], one[INSTALL_RUNS];
+	int failed = 0;
+	/* Interleaved, so drift in the machine's load hits both alike. */
+	for (int i = 0; i < INSTALL_RUNS; i++) {
+		two[i] = install_ns(p, false);
+		one[i] = install_ns(p, true);
+		failed += (two[i] < 0) + (one[i] < 0);
+	}
+	CHECK(failed == 0);
+	qsort(two, INSTALL_RUNS, sizeof two[0], cmp_long);
+	qsort(one, INSTALL_RUNS, sizeof one[0], cmp_long);
+	printf("    default profile, median of %d forks: two filters %.1f us, "
+	       "composed filter with listener %.1f us\n", INSTALL_RUNS,
+	       two[INSTALL_RUNS / 2] / 1000.0, one[INSTALL_RUNS / 2] / 1000.0);
+	seccomp_program_free(p);
+}
+
 int main(void)
 {
 	RUN(unknown_entry_key_is_an_error_naming_entry_and_key);
@@ -947,11 +1594,29 @@ int main(void)
 	RUN(foreign_abis_kill_the_process_whatever_the_profile_lists);
 #endif
 	RUN(filter_flags_reach_the_kernel);
+	RUN(a_profile_that_cannot_start_a_tool_is_refused_naming_the_calls);
+	RUN(decide_names_the_call_and_which_filter_decided_with_the_kernels_precedence);
+	RUN(decide_never_lets_a_call_through_and_flags_one_the_filters_allow);
+	RUN(decide_maps_trace_unknown_actions_and_broken_programs_to_refusals);
+#ifdef __x86_64__
+	RUN(decide_names_foreign_abis_by_abi_and_number_and_kills);
+#endif
+	RUN(a_call_the_baseline_refuses_reaches_the_broker_named_and_fails_with_its_errno);
+	RUN(a_call_the_profile_kills_reaches_the_broker_named_and_the_tool_dies);
+	RUN(a_call_the_profile_refuses_fails_with_the_profiles_errno_through_the_broker);
+	RUN(allowed_calls_and_the_quiet_clone3_refusal_never_reach_the_broker);
+	RUN(trap_and_log_in_a_profile_stay_with_the_kernel_under_the_composed_filter);
+#ifdef __x86_64__
+	RUN(foreign_abis_reach_the_broker_named_by_abi_and_the_tool_dies);
+#endif
+	RUN(filter_flags_including_wait_killable_recv_reach_the_listener_install);
+	RUN(default_profile_runs_threads_and_subprocesses_under_the_composed_filter);
 	RUN(docker_default_profile_compiles_and_runs_echo);
 	RUN(docker_profile_is_the_upstream_file_byte_for_byte);
 	RUN(default_profile_runs_everyday_programs);
 	RUN(default_profile_refuses_what_the_sandbox_must_not_do);
 	RUN(default_profile_text_allows_none_of_the_forbidden_calls);
 	RUN(minimal_profile_runs_a_stdin_to_stdout_program_and_refuses_the_rest);
+	RUN(install_times_of_two_filters_and_of_the_composed_filter_are_measured);
 	return TEST_SUMMARY();
 }
