@@ -103,6 +103,21 @@ BWRAP=$(command -v bwrap || true)
 if [ -n "$BWRAP" ]; then
 	measure bwrap "bwrap" "$B/spawn" --runs "$BWRAP_RUNS" --max-seconds "$MAX_ROW_SECONDS" -- \
 		"$BWRAP" --unshare-all --ro-bind / / --dev /dev --proc /proc "$TRIVIAL"
+	# bwrap building the same view a toolgate tool gets by default: the
+	# default read paths (a symbolic link recreated as one), the tool itself,
+	# its own /proc, a /dev, a scratch tmpfs as cwd, a new session, no
+	# capabilities.  (bwrap adds no seccomp filter here; toolgate does.)
+	set -- --unshare-all --die-with-parent --new-session --cap-drop ALL --hostname toolgate
+	for p in /usr /lib /lib64 /lib32 /libx32 /bin /sbin /etc/ld.so.cache; do
+		if [ -L "$p" ]; then
+			set -- "$@" --symlink "$(readlink "$p")" "$p"
+		elif [ -e "$p" ]; then
+			set -- "$@" --ro-bind "$p" "$p"
+		fi
+	done
+	set -- "$@" --ro-bind "$TRIVIAL" "$TRIVIAL" --proc /proc --dev /dev --tmpfs /tmp --chdir /tmp
+	measure bwrap_view "bwrap, toolgate's view" "$B/spawn" --runs "$BWRAP_RUNS" --max-seconds "$MAX_ROW_SECONDS" -- \
+		"$BWRAP" "$@" "$TRIVIAL"
 else
 	echo "bench: bwrap not installed (apt-get install bubblewrap): its row is skipped" >&2
 fi
@@ -268,6 +283,7 @@ printf '  %-32s %6s %10s %10s %10s %10s %7s\n' "latency, one call at a time" run
 latency_row "fork+exec (bare)" "$res_bare"
 latency_row "fork+namespaces+exec (floor)" "$res_floor"
 [ -n "$BWRAP" ] && latency_row "bwrap --unshare-all" "$res_bwrap"
+[ -n "$BWRAP" ] && latency_row "bwrap, toolgate's view" "$res_bwrap_view"
 if [ "$have_toolgate" = 1 ]; then
 	latency_row "toolgate call (sequential)" "$res_tg"
 else
@@ -293,6 +309,11 @@ if [ "$have_toolgate" = 1 ]; then
 	printf 'goal: toolgate p50 within 1.25x of the floor: %s (%s)' "$verdict" "$(ratio "$tg_p50" "$floor_p50")"
 	if [ -n "$BWRAP" ]; then
 		printf '; bwrap p50 is %s toolgate'"'"'s' "$(ratio "$(field "$res_bwrap" p50_us)" "$tg_p50")"
+		bw=$(field "$res_bwrap_view" p50_us)
+		verdict=$(awk -v t="$tg_p50" -v b="$bw" 'BEGIN {
+			if (t + 0 <= 0 || b + 0 <= 0) print "not measured"; else print (b / t >= 2) ? "met" : "NOT met" }')
+		printf '\ngoal: toolgate at least 2x faster than bwrap building the same view: %s (bwrap takes %s toolgate'"'"'s p50)' \
+			"$verdict" "$(ratio "$bw" "$tg_p50")"
 	fi
 	echo
 fi

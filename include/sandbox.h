@@ -21,6 +21,7 @@
 #include "error.h"
 
 struct tool;
+struct cgroup_call;
 
 struct sandbox_child {
 	pid_t pid;
@@ -41,10 +42,11 @@ struct sandbox_child {
  * below) that the child joins instead of creating one; sandbox_spawn takes
  * ownership of it (it is closed either way).  -1 creates one in clone3.
  * uid/gid: the identity the tool runs as (the tool's run_as, or a dynamic
- * uid the caller allocated).
+ * uid the caller allocated).  cg: the call's cgroup (cg->n == 0: none; then
+ * memory_mb and processes fall back to RLIMIT_AS and RLIMIT_NPROC).
  */
 int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
-                  struct sandbox_child *c, struct tg_error *err);
+                  const struct cgroup_call *cg, struct sandbox_child *c, struct tg_error *err);
 
 /*
  * Fresh network namespaces made ahead of time.  Creating one costs about as

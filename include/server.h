@@ -30,6 +30,7 @@
 #include <jansson.h>
 #include "error.h"
 #include "framing.h"
+#include "cgroup.h"
 #include "sandbox.h"
 
 struct config;
@@ -112,6 +113,8 @@ struct server {
 	struct call *grave_calls;
 	struct conn *grave_conns;
 	struct netns_pool netns;     /* fresh network namespaces, made while idle */
+	struct cgroup_tree *cgroups; /* the broker's cgroup subtree (maybe kind NONE) */
+	struct cgroup_pool cgpool;   /* call cgroups made and removed while idle */
 	bool draining;
 	uint64_t drain_deadline_ms;
 	bool stop;

@@ -32,6 +32,9 @@
 #include <unistd.h>
 
 #define DRAIN_AFTER_EXIT_MS 1000
+/* cpu.max of a call's cgroup: one CPU's worth, so that no tool's tree can
+   take every core from the broker and the other calls. */
+#define CALL_CPU_PERCENT 100
 
 enum call_state {
 	CALL_HELD,      /* waiting for an approver (approval fields below) */
@@ -78,6 +81,8 @@ struct call {
 	bool exited;
 	int wstatus;
 	uint64_t cpu_ms;            /* CPU time of the tool's own process */
+	struct cgroup_call cg;      /* the call's cgroup (cg.n == 0: none) */
+	struct cgroup_stats cgs;    /* what it saw, read when the call ends */
 	uid_t uid;                  /* the identity it runs as */
 	gid_t gid;
 	bool dynamic_uid;           /* uid is from the server's pool: give it back */
@@ -214,6 +219,10 @@ static void finish(struct call *k)
 	bool ran = k->state == CALL_RUNNING;
 	k->state = CALL_DONE;
 	release_child(k);
+	if (k->cg.n) {
+		cgroup_call_stats(&k->cg, &k->cgs);
+		cgroup_pool_retire(&s->cgpool, &k->cg);
+	}
 	if (k->dynamic_uid) {
 		uid_pool_give(&s->uids, k->uid);
 		k->dynamic_uid = false;
@@ -236,6 +245,11 @@ static void finish(struct call *k)
 		snprintf(status, sizeof status, "%s; the tool and every process it started were killed",
 		         k->stop_reason);
 		exit_no = sandbox_exit_number(k->wstatus);
+	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL && k->cgs.oom_kills) {
+		snprintf(status, sizeof status, "killed by signal 9 (SIGKILL): the kernel's OOM killer "
+		         "ended it when its processes reached its memory_mb limit (%llu MiB)",
+		         (unsigned long long)k->tool->limits.memory_mb);
+		exit_no = sandbox_exit_number(k->wstatus);
 	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL &&
 	           k->cpu_ms * 2 >= k->tool->limits.cpu_seconds * 1000) {
 		/* Not killed by the broker, and it burnt CPU: most likely RLIMIT_CPU's
@@ -251,6 +265,20 @@ static void finish(struct call *k)
 		failed = exit_no != 0;
 	}
 
+	/* Limits that bit without ending it are part of the story too. */
+	if (k->cgs.pids_max_hits && exit_no >= 0) {
+		size_t n = strlen(status);
+		snprintf(status + n, sizeof status - n, "; %llu fork%s refused at its processes limit (%llu)",
+		         (unsigned long long)k->cgs.pids_max_hits, k->cgs.pids_max_hits == 1 ? " was" : "s were",
+		         (unsigned long long)k->tool->limits.processes);
+	}
+	if (k->cgs.oom_kills && exit_no >= 0 && !strstr(status, "OOM")) {
+		size_t n = strlen(status);
+		snprintf(status + n, sizeof status - n, "; the OOM killer ended %llu of its processes at its "
+		         "memory_mb limit (%llu MiB)", (unsigned long long)k->cgs.oom_kills,
+		         (unsigned long long)k->tool->limits.memory_mb);
+	}
+
 	char digest[65];
 	sha256_hex(k->out.buf ? k->out.buf : "", k->out.len, digest);
 	uint64_t end_seq = 0;
@@ -264,6 +292,8 @@ static void finish(struct call *k)
 		"truncated", k->out.total > k->out.len || k->err.total > k->err.len);
 	if (ran && k->exited)
 		json_object_set_new(rec, "cpu_ms", json_integer((json_int_t)k->cpu_ms));
+	if (ran && k->cgs.memory_peak_bytes)
+		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->cgs.memory_peak_bytes));
 	add_token_fields(rec, k->user, k->token_fields);
 	server_audit(s, rec, &end_seq);
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
@@ -308,6 +338,8 @@ static void kill_call(struct call *k, const char *reason)
 
 static void free_call(struct call *k)
 {
+	if (k->cg.n)
+		cgroup_pool_retire(&k->srv->cgpool, &k->cg);
 	if (k->dynamic_uid)
 		uid_pool_give(&k->srv->uids, k->uid);
 	json_decref(k->id);
@@ -596,8 +628,16 @@ void call_spawn_queued(struct server *s)
 		}
 		struct tg_error err;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
-		int netns_fd = k->tool->network == TOOL_NET_HOST ? -1 : netns_pool_take(&s->netns);
-		if (sandbox_spawn(k->tool, netns_fd, k->uid, k->gid, &k->child, &err) != 0) {
+		const struct tool_limits *tl = &k->tool->limits;
+		struct cgroup_limits cl = { .memory_bytes = tl->memory_mb << 20, .pids = tl->processes,
+		                            .cpu_percent = CALL_CPU_PERCENT };
+		int netns_fd = -1;
+		int rc = cgroup_pool_take(&s->cgpool, &cl, &k->cg, &err);
+		if (rc == 0) {
+			netns_fd = k->tool->network == TOOL_NET_HOST ? -1 : netns_pool_take(&s->netns);
+			rc = sandbox_spawn(k->tool, netns_fd, k->uid, k->gid, &k->cg, &k->child, &err);
+		}
+		if (rc != 0) {
 			snprintf(k->setup_error, sizeof k->setup_error, "%.250s", err.msg);
 			k->setup_len = strlen(k->setup_error);
 			k->state = CALL_RUNNING;

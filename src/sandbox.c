@@ -21,6 +21,7 @@
  * line to a close-on-exec status pipe, which the event loop reads.
  */
 #include "sandbox.h"
+#include "cgroup.h"
 #include "config.h"
 #include "fsview.h"
 #include "seccomp_profile.h"
@@ -176,6 +177,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
                                                  int in_fd, int out_fd, int err_fd, int status_fd,
                                                  int gate_fd, int netns_fd,
                                                  const struct cap_states *caps,
+                                                 const struct cgroup_call *cg,
                                                  uid_t uid, gid_t gid)
 {
 	/* The broker blocks its signals for signalfd; a tool must start with
@@ -198,9 +200,16 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   broker's stays open (see close_all_but). */
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		child_fail(status_fd, "dup2", errno);
-	const int keep[] = { status_fd, gate_fd, netns_fd };
+	int keep[3 + CGROUP_HIER_MAX] = { status_fd, gate_fd, netns_fd };
+	for (unsigned i = 0; i < CGROUP_HIER_MAX; i++)
+		keep[3 + i] = i < cg->n ? cg->procs_fd[i] : -1;
 	if (close_all_but(keep, sizeof keep / sizeof keep[0]) != 0)
 		child_fail(status_fd, "closing the broker's descriptors", errno);
+
+	/* Into the call's cgroup before anything else is allocated, so that
+	   all of the tree is counted (v2 children are born there). */
+	if (cgroup_call_enter_self(cg) != 0)
+		child_fail(status_fd, "entering the call's cgroup", errno);
 
 	/* 1. Namespaces: clone3 already put us in new mount, pid, ipc and uts
 	   namespaces and, unless network "host", a new network namespace, or
@@ -245,8 +254,15 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   init, so only the hard limit's SIGKILL ends it; call.c tells that
 	   case apart by the CPU time the child used (sandbox_reap). */
 	set_rlimit(status_fd, RLIMIT_CPU, (rlim_t)l->cpu_seconds, "RLIMIT_CPU");
-	set_rlimit(status_fd, RLIMIT_AS, (rlim_t)l->memory_mb << 20, "RLIMIT_AS");
-	set_rlimit(status_fd, RLIMIT_NPROC, (rlim_t)l->processes, "RLIMIT_NPROC");
+	/* memory_mb and processes: the call's cgroup bounds its whole tree
+	   (memory.max, pids.max), and the rlimits would only get in the way
+	   (address space is not memory: runtimes reserve far more than they
+	   use; RLIMIT_NPROC counts every process of the uid on the host).
+	   Without a cgroup they are all there is. */
+	if (cg->n == 0) {
+		set_rlimit(status_fd, RLIMIT_AS, (rlim_t)l->memory_mb << 20, "RLIMIT_AS");
+		set_rlimit(status_fd, RLIMIT_NPROC, (rlim_t)l->processes, "RLIMIT_NPROC");
+	}
 	set_rlimit(status_fd, RLIMIT_NOFILE, (rlim_t)l->open_files, "RLIMIT_NOFILE");
 	set_rlimit(status_fd, RLIMIT_FSIZE, (rlim_t)l->file_size_mb << 20, "RLIMIT_FSIZE");
 	set_rlimit(status_fd, RLIMIT_CORE, 0, "RLIMIT_CORE");
@@ -329,7 +345,7 @@ static void close_pair(int p[2])
 }
 
 int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
-                  struct sandbox_child *c, struct tg_error *err)
+                  const struct cgroup_call *cg, struct sandbox_child *c, struct tg_error *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int gate[2] = { -1, -1 };
@@ -365,6 +381,11 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 	if (t->network != TOOL_NET_HOST && netns_fd < 0)
 		ca.flags |= CLONE_NEWNET;
 	ca.pidfd = (__u64)(uintptr_t)&pidfd;
+	int cgfd = cgroup_call_clone_fd(cg);
+	if (cgfd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (__u64)cgfd;
+	}
 	ca.exit_signal = SIGCHLD;
 
 	/* clone3 without a stack behaves like fork: the child continues here
@@ -380,7 +401,7 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 		close(errp[0]);
 		close(st[0]);
 		close(gate[1]);
-		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd, &caps, uid, gid);
+		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd, &caps, cg, uid, gid);
 	}
 
 	c->pid = (pid_t)pid;

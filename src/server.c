@@ -29,6 +29,7 @@
 
 #define READ_CHUNK (64 * 1024)
 #define NETNS_POOL_TARGET 4    /* enough for a burst; refilled while idle */
+#define CGROUP_POOL_TARGET 4
 #define OUT_MAX    (64u * 1024 * 1024)  /* a client that stops reading is dropped */
 
 void server_options_defaults(struct server_options *o)
@@ -513,6 +514,12 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 
 	if (netns_pool_init(&s->netns, NETNS_POOL_TARGET, err) != 0)
 		return -1;
+	/* cgroups when the host lets the broker make them; else rlimits alone,
+	   said in the log and in toolgate/status. */
+	if (cgroup_tree_init(&s->cgroups, "/sys/fs/cgroup", err) != 0)
+		return -1;
+	cgroup_pool_init(&s->cgpool, s->cgroups, CGROUP_POOL_TARGET);
+	log_info("sandbox", "resources: %s", cgroup_tree_describe(s->cgroups));
 
 	int fd = o->socket_fd >= 0 ? o->socket_fd : inherited_socket();
 	if (fd < 0)
@@ -592,7 +599,8 @@ int server_run(struct server *s, struct tg_error *err)
 		}
 		/* With nothing else to do, make a network namespace for a later
 		   call (see sandbox.h); never while events wait. */
-		bool idle_work = !s->draining && netns_pool_wants_more(&s->netns);
+		bool idle_work = !s->draining && (netns_pool_wants_more(&s->netns) ||
+		                                  cgroup_pool_has_work(&s->cgpool));
 		int n = epoll_wait(s->epfd, ev, 64, idle_work ? 0 : timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -601,8 +609,12 @@ int server_run(struct server *s, struct tg_error *err)
 		}
 		if (n == 0 && idle_work) {
 			struct tg_error perr;
-			if (netns_pool_fill_one(&s->netns, &perr) != 0)
+			if (cgroup_pool_has_work(&s->cgpool)) {
+				if (cgroup_pool_work_one(&s->cgpool, &perr) != 0)
+					log_warn("sandbox", "cgroup pool: %s", perr.msg);
+			} else if (netns_pool_fill_one(&s->netns, &perr) != 0) {
 				log_warn("sandbox", "network namespace pool: %s", perr.msg);
+			}
 			continue;
 		}
 		for (int i = 0; i < n; i++) {
@@ -645,6 +657,9 @@ void server_fini(struct server *s)
 	if (s->owns_socket_path)
 		unlink(s->opt.socket_path);
 	netns_pool_fini(&s->netns);
+	cgroup_pool_fini(&s->cgpool);
+	cgroup_tree_free(s->cgroups);
+	s->cgroups = NULL;
 	if (s->signal_w.fd >= 0)
 		close(s->signal_w.fd);
 	if (s->epfd >= 0)

@@ -1,10 +1,21 @@
-/* rlimit_raise: raise its hard limits (CPU, address space, processes, open
-   files, file size, core) above what the broker set.  Escaped: any limit
-   rose. */
+/* rlimit_raise [NAME...]: raise its hard limits (CPU, AS, NPROC, NOFILE,
+   FSIZE, CORE; or only those named) above what the broker set.  Escaped:
+   any limit rose, or one of them was unlimited.  (With cgroups the broker
+   bounds memory and processes by the call's cgroup instead of AS and NPROC.) */
 #include "hostile.h"
 #include <sys/resource.h>
 
-int main(void)
+static bool wanted(int argc, char **argv, const char *name)
+{
+	if (argc < 2)
+		return true;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
 {
 	hostile_begin();
 	struct note d = { 0 };
@@ -15,6 +26,8 @@ int main(void)
 	bool e = false;
 	for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
 		struct rlimit old, want, now;
+		if (!wanted(argc, argv, rs[i].name))
+			continue;
 		if (getrlimit(rs[i].res, &old) != 0)
 			continue;
 		if (old.rlim_max == RLIM_INFINITY) {

@@ -2,6 +2,7 @@
  * Unit tests: the sandboxed child (sandbox.c).  Runs as root, like the broker;
  * run from the repository root (it loads sandbox/default.json).
  */
+#include "cgroup.h"
 #include "config.h"
 #include "sandbox.h"
 #include "seccomp_profile.h"
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 static struct seccomp_program *profile;
+static const struct cgroup_call nocg;   /* no cgroup: rlimits alone */
+static struct fsview view;              /* the default read paths; every test tool is in /usr */
 
 static void make_tool(struct tool *t, char **argv, char **env)
 {
@@ -26,6 +29,7 @@ static void make_tool(struct tool *t, char **argv, char **env)
 	t->uid = 65534;
 	t->gid = 65534;
 	t->profile = profile;
+	t->view = view;
 	t->network = TOOL_NET_NONE;
 	t->limits = (struct tool_limits){ .timeout_ms = 5000, .cpu_seconds = 5, .memory_mb = 256,
 	                                  .processes = 64, .open_files = 64, .file_size_mb = 1,
@@ -68,7 +72,7 @@ TEST(the_tool_does_not_run_before_its_gate_opens)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &nocg, &c, &err) == 0);
 	close(c.stdin_fd);
 	c.stdin_fd = -1;
 	struct pollfd p = { .fd = c.stdout_fd, .events = POLLIN };
@@ -89,7 +93,7 @@ TEST(a_gate_closed_without_go_never_execs_the_tool)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &nocg, &c, &err) == 0);
 	close(c.gate_fd); /* the broker withdraws the start */
 	c.gate_fd = -1;
 	char out[64], status[256];
@@ -110,7 +114,7 @@ TEST(a_missing_executable_is_reported_on_the_status_pipe)
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &nocg, &c, &err) == 0);
 	CHECK(sandbox_release(&c) == 0);
 	char status[256];
 	slurp(c.status_fd, status, sizeof status, 5000);
@@ -127,8 +131,8 @@ TEST(a_gated_sibling_does_not_hold_another_calls_stdin_open)
 	make_tool(&t, argv, env);
 	struct sandbox_child a, b;
 	struct tg_error err;
-	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &a, &err) == 0);
-	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &b, &err) == 0); /* forked while a's pipes were open */
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &nocg, &a, &err) == 0);
+	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &nocg, &b, &err) == 0); /* forked while a's pipes were open */
 	CHECK(sandbox_release(&a) == 0);
 	CHECK(write(a.stdin_fd, "x", 1) == 1);
 	close(a.stdin_fd);
@@ -189,7 +193,7 @@ TEST(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down)
 	struct tool t;
 	make_tool(&t, argv, env);
 	struct sandbox_child c;
-	CHECK(sandbox_spawn(&t, netns_pool_take(&p), t.uid, t.gid, &c, &err) == 0);
+	CHECK(sandbox_spawn(&t, netns_pool_take(&p), t.uid, t.gid, &nocg, &c, &err) == 0);
 	CHECK(sandbox_release(&c) == 0);
 	char out[4096];
 	slurp(c.stdout_fd, out, sizeof out, 5000);
@@ -219,6 +223,12 @@ TEST(exit_statuses_are_described_in_words)
 int main(void)
 {
 	struct tg_error err;
+	static const char *const defaults[] = { "/usr", "/lib", "/lib64", "/bin", "/sbin",
+	                                        "/etc/ld.so.cache", NULL };
+	if (fsview_plan(&view, defaults, NULL, true, "/usr/bin/true", false, "test", &err) != 0) {
+		printf("cannot plan the view: %s\n0 passed, 1 failed\n", err.msg);
+		return 1;
+	}
 	profile = seccomp_profile_load("sandbox/default.json", "default", &err);
 	if (!profile) {
 		printf("cannot load sandbox/default.json: %s\n0 passed, 1 failed\n", err.msg);
@@ -232,5 +242,6 @@ int main(void)
 	RUN(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down);
 	RUN(exit_statuses_are_described_in_words);
 	seccomp_program_free(profile);
+	fsview_free(&view);
 	return TEST_SUMMARY();
 }
