@@ -242,6 +242,26 @@ if [ -n "$MICRO" ]; then
 	fi
 fi
 
+# The cost of each confinement layer, stamped by the real sandbox code.
+LAYERS=$B/layers
+layers_out=
+if [ ! -x "$LAYERS" ] || [ -n "$(find bench/layers.c -newer "$LAYERS")" ]; then
+	if ! make --no-print-directory "$LAYERS" >&2; then
+		echo "bench: building $LAYERS failed: the per-layer rows are skipped" >&2
+		LAYERS=
+	fi
+fi
+if [ -n "$LAYERS" ]; then
+	sleep 1
+	echo "  each confinement layer ..." >&2
+	layers_out=$("$LAYERS" --runs "${BENCH_LAYER_RUNS:-500}" --tool "$TRIVIAL")
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "bench: $LAYERS failed (exit $rc)" >&2
+		failed=1
+	fi
+fi
+
 # ---- the report ----
 floor_p50=$(field "$res_floor" p50_us)
 floor_p99=$(field "$res_floor" p99_us)
@@ -288,6 +308,11 @@ if [ "$have_toolgate" = 1 ]; then
 	latency_row "toolgate call (sequential)" "$res_tg"
 else
 	printf '  %-32s %s\n' "toolgate call (sequential)" "skipped: toolgated not built or not answering"
+fi
+
+if [ -n "$layers_out" ]; then
+	echo
+	printf '%s\n' "$layers_out" | sed '$d'
 fi
 
 echo

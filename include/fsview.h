@@ -43,7 +43,19 @@ struct fsview_entry {
 struct fsview {
 	struct fsview_entry *v;
 	size_t n;
+	/* The same view for Landlock (landlock.h), as the child sees it:
+	   NULL-terminated lists pointing into v and to constants. */
+	const char **ll_read;    /* read paths, links' targets, the executable, /proc, /dev */
+	const char **ll_write;   /* write paths and the scratch */
+	const char **ll_list;    /* directories the tool may list but not read below: / */
 };
+
+/* At most this many entries in ll_read (read_paths, write_paths and the
+   executable are each bounded by the configuration's limit of 256). */
+#define FSVIEW_LL_MAX 1024
+
+/* The devices the view's /dev holds (read and write, no ioctl). */
+extern const char *const fsview_devices[];
 
 /*
  * Plan the view of one tool.  read and write are NULL-terminated lists of

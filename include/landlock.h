@@ -39,6 +39,7 @@ void landlock_describe(int abi, char *buf, size_t n);
  */
 struct landlock_spec {
 	const char *const *read;     /* NULL-terminated (or NULL): read files, list dirs, execute */
+	const char *const *list;     /* NULL-terminated (or NULL): list directories only */
 	const char *const *write;    /* NULL-terminated (or NULL): every filesystem right */
 	const char *const *devices;  /* NULL-terminated (or NULL): character devices: read and write the file (no ioctl) */
 	bool deny_tcp;               /* ABI >= 4: no TCP bind or connect at all (ignored below 4) */

@@ -31,7 +31,35 @@ struct sandbox_child {
 	int stderr_fd;   /* parent's read end (non-blocking) */
 	int status_fd;   /* parent's read end: setup error text, or EOF on exec */
 	int gate_fd;     /* parent's write end of the gate; -1 once released */
+	int notify_fd;   /* the child's seccomp listener, once taken; else -1 */
 };
+
+struct seccomp_verdict;
+struct seccomp_program;
+
+/*
+ * For make bench only (bench/layers.c): when set, each child stamps
+ * CLOCK_MONOTONIC into this shared page as it finishes each step, so the
+ * cost of every confinement layer can be measured in the real code path.
+ * The broker never sets it.
+ */
+enum sandbox_step {
+	SANDBOX_T_CHILD,       /* the child runs (clone3 with its namespaces done) */
+	SANDBOX_T_CGROUP,      /* entered the call's cgroup */
+	SANDBOX_T_NET,         /* joined its network namespace, mounts private, hostname */
+	SANDBOX_T_VIEW,        /* its own root built (fsview) */
+	SANDBOX_T_IDENTITY,    /* rlimits, uid/gid, capabilities dropped */
+	SANDBOX_T_NNP,         /* no_new_privs, descriptors marked close-on-exec */
+	SANDBOX_T_LANDLOCK,    /* Landlock in force */
+	SANDBOX_T_SECCOMP,     /* seccomp filter and listener, handed to the broker */
+	SANDBOX_T_GATE,        /* the broker's go received: exec next */
+	SANDBOX_T_COUNT
+};
+void sandbox_set_timing(volatile uint64_t *stamps);
+
+/* Detect what this kernel offers the sandbox (once, at broker start) and
+   describe Landlock for toolgate/status. */
+void sandbox_detect(char *landlock, size_t n);
 
 /* Scratch tmpfs size for each call (the tool's cwd and TMPDIR). */
 #define SANDBOX_SCRATCH_MB 64
@@ -72,6 +100,25 @@ int netns_pool_fill_one(struct netns_pool *p, struct tg_error *err);
 /* A namespace for one call, or -1 when the pool is empty. */
 int netns_pool_take(struct netns_pool *p);
 void netns_pool_fini(struct netns_pool *p);
+
+/*
+ * The status pipe's first message is the child's seccomp listener: a NUL
+ * and the descriptor's number in the child (sandbox.c).  The broker takes it
+ * with pidfd_getfd into notify_fd; the gate must not open before that, or
+ * the tool would run with nobody to answer its refused calls.  0 or -1.
+ */
+#define SANDBOX_HELLO_LEN 5
+int sandbox_take_listener(struct sandbox_child *c, const unsigned char hello[SANDBOX_HELLO_LEN]);
+
+/*
+ * Answer one refused system call waiting on notify_fd: decide it with the
+ * tool's profile (seccomp_profile.h), then make the call fail with its
+ * errno, or SIGKILL the process that made it.  1 with *v filled (*killed:
+ * the pid killed, or 0; *odd: the profile's programs disagreed, see
+ * seccomp_program_decide), 0 when nothing was waiting, -1 on error.
+ */
+int sandbox_answer_seccomp(struct sandbox_child *c, const struct seccomp_program *p,
+                           struct seccomp_verdict *v, pid_t *killed, bool *odd);
 
 /* Open the gate: the confined child execs the tool.  0, or -1 (the child
    is gone; its status fd says why). */

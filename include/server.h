@@ -40,7 +40,7 @@ struct call;
 enum watch_kind {
 	WATCH_LISTEN, WATCH_SIGNAL, WATCH_CONN,
 	WATCH_CALL_STDIN, WATCH_CALL_STDOUT, WATCH_CALL_STDERR,
-	WATCH_CALL_STATUS, WATCH_CALL_PIDFD, WATCH_CALL_TIMER,
+	WATCH_CALL_STATUS, WATCH_CALL_PIDFD, WATCH_CALL_TIMER, WATCH_CALL_SECCOMP, WATCH_KAUDIT,
 };
 
 struct watch {
@@ -65,9 +65,11 @@ struct server_options {
 	unsigned grace_ms;           /* SIGTERM drain grace; default 10000 */
 	unsigned clock_skew;         /* seconds allowed on token nbf/exp; default 60 */
 	uid_t dynamic_first, dynamic_last;  /* run_as "dynamic" range; default 61184-65519 */
+	bool kernel_audit;           /* turn the kernel's audit switch on while running */
 };
 
 void server_options_defaults(struct server_options *o);
+
 
 struct conn {
 	struct server *srv;
@@ -115,6 +117,11 @@ struct server {
 	struct netns_pool netns;     /* fresh network namespaces, made while idle */
 	struct cgroup_tree *cgroups; /* the broker's cgroup subtree (maybe kind NONE) */
 	struct cgroup_pool cgpool;   /* call cgroups made and removed while idle */
+	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
+	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
+	struct watch kaudit_w;
+	char kaudit_state[200];      /* for toolgate/status: on, or why not */
+	int kaudit_restore;          /* the audit switch to put back at stop, or -1 */
 	bool draining;
 	uint64_t drain_deadline_ms;
 	bool stop;
@@ -142,5 +149,9 @@ int server_watch(struct server *s, struct watch *w, uint32_t events);
 void server_unwatch(struct server *s, struct watch *w);
 
 uint64_t server_now_ms(void);
+
+/* Read what the kernel's audit log has for us now (Landlock refusals of
+   running calls).  Cheap when there is nothing. */
+void server_kaudit_drain(struct server *s);
 
 #endif

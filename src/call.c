@@ -17,6 +17,8 @@
 #include "policy.h"
 #include "result.h"
 #include "sandbox.h"
+#include "seccomp_profile.h"
+#include "kaudit.h"
 #include "server.h"
 
 #include <errno.h>
@@ -35,6 +37,9 @@
 /* cpu.max of a call's cgroup: one CPU's worth, so that no tool's tree can
    take every core from the broker and the other calls. */
 #define CALL_CPU_PERCENT 100
+/* Distinct refused system calls named in a result; more are counted. */
+#define SECCOMP_NAMED_MAX 8
+#define LANDLOCK_NAMED_MAX 4
 
 enum call_state {
 	CALL_HELD,      /* waiting for an approver (approval fields below) */
@@ -82,6 +87,21 @@ struct call {
 	int wstatus;
 	uint64_t cpu_ms;            /* CPU time of the tool's own process */
 	struct cgroup_call cg;      /* the call's cgroup (cg.n == 0: none) */
+	struct watch w_seccomp;     /* the child's seccomp listener */
+	bool start_durable;         /* its start record is on disk: the gate may open */
+	struct {
+		char killed[48];        /* the call that got a process killed, if one did */
+		bool killed_tool;       /* ... and that process was the tool itself */
+		bool baseline;          /* ... refused by the broker's baseline, not the profile */
+		uint64_t refusals;      /* calls made to fail */
+		unsigned n;
+		struct { char name[48]; int errnum; uint64_t count; } refused[SECCOMP_NAMED_MAX];
+	} sc;
+	struct {                    /* Landlock refusals, from the kernel's audit log */
+		uint64_t refusals;
+		unsigned n;
+		char what[LANDLOCK_NAMED_MAX][200];   /* "fs.write_file /proc/1/oom_score_adj" */
+	} ll;
 	struct cgroup_stats cgs;    /* what it saw, read when the call ends */
 	uid_t uid;                  /* the identity it runs as */
 	gid_t gid;
@@ -209,6 +229,7 @@ static void release_child(struct call *k)
 	unwatch_close(s, &k->w_status, &k->child.status_fd);
 	unwatch_close(s, &k->w_pid, &k->child.pidfd);
 	unwatch_close(s, &k->w_timer, &k->w_timer.fd);
+	unwatch_close(s, &k->w_seccomp, &k->child.notify_fd);
 }
 
 static void finish(struct call *k)
@@ -217,6 +238,10 @@ static void finish(struct call *k)
 	if (k->state == CALL_DONE)
 		return;
 	bool ran = k->state == CALL_RUNNING;
+	/* Landlock's refusals come through the kernel's audit log: take in
+	   what it has emitted so far, before the child's pid is forgotten. */
+	if (ran)
+		server_kaudit_drain(s);
 	k->state = CALL_DONE;
 	release_child(k);
 	if (k->cg.n) {
@@ -245,6 +270,11 @@ static void finish(struct call *k)
 		snprintf(status, sizeof status, "%s; the tool and every process it started were killed",
 		         k->stop_reason);
 		exit_no = sandbox_exit_number(k->wstatus);
+	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL && k->sc.killed_tool) {
+		snprintf(status, sizeof status, "killed by signal 9 (SIGKILL): %s forbids %s%s",
+		         k->sc.baseline ? "the broker's seccomp baseline" : "its seccomp profile",
+		         strchr(k->sc.killed, ' ') ? "" : "the system call ", k->sc.killed);
+		exit_no = sandbox_exit_number(k->wstatus);
 	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL && k->cgs.oom_kills) {
 		snprintf(status, sizeof status, "killed by signal 9 (SIGKILL): the kernel's OOM killer "
 		         "ended it when its processes reached its memory_mb limit (%llu MiB)",
@@ -265,7 +295,40 @@ static void finish(struct call *k)
 		failed = exit_no != 0;
 	}
 
-	/* Limits that bit without ending it are part of the story too. */
+	/* What the seccomp filter refused, and limits that bit without ending
+	   the tool, are part of the story too. */
+	if (k->sc.killed[0] && !k->sc.killed_tool && exit_no >= 0) {
+		size_t n = strlen(status);
+		snprintf(status + n, sizeof status - n, "; a process it started was killed: %s forbids "
+		         "%s%s", k->sc.baseline ? "the broker's seccomp baseline" : "its seccomp profile",
+		         strchr(k->sc.killed, ' ') ? "" : "the system call ", k->sc.killed);
+	}
+	if (k->sc.refusals && exit_no >= 0) {
+		size_t n = strlen(status);
+		uint64_t named = 0;
+		n += (size_t)snprintf(status + n, sizeof status - n, "; seccomp refused");
+		for (unsigned i = 0; i < k->sc.n && n < sizeof status; i++) {
+			const char *e = strerrorname_np(k->sc.refused[i].errnum);
+			named += k->sc.refused[i].count;
+			n += (size_t)snprintf(status + n, sizeof status - n, "%s %s (%s)", i ? "," : "",
+			                      k->sc.refused[i].name, e ? e : "?");
+			if (k->sc.refused[i].count > 1 && n < sizeof status)
+				n += (size_t)snprintf(status + n, sizeof status - n, " x%llu",
+				                      (unsigned long long)k->sc.refused[i].count);
+		}
+		if (named < k->sc.refusals && n < sizeof status)
+			snprintf(status + n, sizeof status - n, " and %llu more",
+			         (unsigned long long)(k->sc.refusals - named));
+	}
+	if (k->ll.refusals && exit_no >= 0) {
+		size_t n = strlen(status);
+		n += (size_t)snprintf(status + n, sizeof status - n, "; Landlock refused");
+		for (unsigned i = 0; i < k->ll.n && n < sizeof status; i++)
+			n += (size_t)snprintf(status + n, sizeof status - n, "%s %s", i ? "," : "", k->ll.what[i]);
+		if (k->ll.refusals > k->ll.n && n < sizeof status)
+			snprintf(status + n, sizeof status - n, " (%llu refusals in all)",
+			         (unsigned long long)k->ll.refusals);
+	}
 	if (k->cgs.pids_max_hits && exit_no >= 0) {
 		size_t n = strlen(status);
 		snprintf(status + n, sizeof status - n, "; %llu fork%s refused at its processes limit (%llu)",
@@ -292,6 +355,25 @@ static void finish(struct call *k)
 		"truncated", k->out.total > k->out.len || k->err.total > k->err.len);
 	if (ran && k->exited)
 		json_object_set_new(rec, "cpu_ms", json_integer((json_int_t)k->cpu_ms));
+	if (k->sc.killed[0] || k->sc.refusals) {
+		json_t *refused = json_array();
+		for (unsigned i = 0; refused && i < k->sc.n; i++) {
+			const char *e = strerrorname_np(k->sc.refused[i].errnum);
+			json_array_append_new(refused, json_pack("{s:s, s:s, s:I}", "syscall",
+				k->sc.refused[i].name, "errno", e ? e : "?", "count",
+				(json_int_t)k->sc.refused[i].count));
+		}
+		json_object_set_new(rec, "seccomp", json_pack("{s:s?, s:b, s:o, s:I}",
+			"killed", k->sc.killed[0] ? k->sc.killed : NULL, "baseline", k->sc.baseline,
+			"refused", refused ? refused : json_array(), "refusals", (json_int_t)k->sc.refusals));
+	}
+	if (k->ll.refusals) {
+		json_t *what = json_array();
+		for (unsigned i = 0; what && i < k->ll.n; i++)
+			json_array_append_new(what, json_string_lossy(k->ll.what[i], strlen(k->ll.what[i])));
+		json_object_set_new(rec, "landlock", json_pack("{s:o, s:I}", "refused", what ? what : json_array(),
+			"refusals", (json_int_t)k->ll.refusals));
+	}
 	if (ran && k->cgs.memory_peak_bytes)
 		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->cgs.memory_peak_bytes));
 	add_token_fields(rec, k->user, k->token_fields);
@@ -428,6 +510,8 @@ static int start_and_queue(struct call *k)
 }
 
 static void hold(struct call *k);
+static void try_release(struct call *k);
+static int take_listener(struct call *k, const unsigned char *hello);
 static void on_hold_timer(struct call *k);
 static void withdraw_held(struct call *k, const char *why);
 
@@ -670,9 +754,8 @@ void call_release_gated(struct server *s)
 			kill_call(k, k->stop_reason);
 			continue;
 		}
-		k->released = true;
-		if (sandbox_release(&k->child) != 0)
-			log_warn("call", "%s: the child was gone before its gate opened", k->tool->name);
+		k->start_durable = true;
+		try_release(k);
 	}
 }
 
@@ -743,12 +826,23 @@ static void drain_pipe(struct call *k, struct capture *cap, struct watch *w, int
 static void read_status(struct call *k)
 {
 	for (;;) {
-		char buf[256];
+		unsigned char buf[256];
 		ssize_t n = read(k->child.status_fd, buf, sizeof buf);
 		if (n > 0) {
+			const unsigned char *p = buf;
+			/* First the seccomp listener (one atomic write of
+			   SANDBOX_HELLO_LEN bytes, so never split), then only text. */
+			if (k->child.notify_fd < 0 && k->setup_len == 0 && p[0] == 0) {
+				if (n < SANDBOX_HELLO_LEN || take_listener(k, p) != 0) {
+					kill_call(k, "the broker could not take its seccomp listener");
+					return;
+				}
+				p += SANDBOX_HELLO_LEN;
+				n -= SANDBOX_HELLO_LEN;
+			}
 			size_t room = sizeof k->setup_error - 1 - k->setup_len;
 			size_t keep = (size_t)n < room ? (size_t)n : room;
-			memcpy(k->setup_error + k->setup_len, buf, keep);
+			memcpy(k->setup_error + k->setup_len, p, keep);
 			k->setup_len += keep;
 			continue;
 		}
@@ -760,6 +854,70 @@ static void read_status(struct call *k)
 	}
 	k->status_eof = true;
 	unwatch_close(k->srv, &k->w_status, &k->child.status_fd);
+}
+
+/* Open the gate once both hold: the start record is durable and the
+   broker holds the child's seccomp listener (sandbox.h). */
+static void try_release(struct call *k)
+{
+	if (!k->start_durable || k->child.notify_fd < 0 || k->released || k->child.gate_fd < 0 ||
+	    k->state != CALL_RUNNING)
+		return;
+	k->released = true;
+	if (sandbox_release(&k->child) != 0)
+		log_warn("call", "%s: the child was gone before its gate opened", k->tool->name);
+}
+
+static int take_listener(struct call *k, const unsigned char *hello)
+{
+	if (sandbox_take_listener(&k->child, hello) != 0) {
+		log_error("call", "%s: taking the seccomp listener: %s", k->tool->name, strerror(errno));
+		return -1;
+	}
+	k->w_seccomp = (struct watch){ WATCH_CALL_SECCOMP, k->child.notify_fd, k };
+	if (server_watch(k->srv, &k->w_seccomp, EPOLLIN) != 0)
+		return -1;
+	try_release(k);
+	return 0;
+}
+
+/* A system call the tool's filter refused: answer it and remember it. */
+static void on_seccomp(struct call *k)
+{
+	struct seccomp_verdict v;
+	pid_t killed;
+	bool odd;
+	int r = sandbox_answer_seccomp(&k->child, k->tool->profile, &v, &killed, &odd);
+	if (r < 0) {
+		/* Nobody could answer it: end the tool rather than leave it hanging. */
+		log_error("call", "%s: answering a seccomp notification: %s", k->tool->name, strerror(errno));
+		kill_call(k, "the broker could not answer its refused system call");
+		return;
+	}
+	if (r == 0)
+		return;
+	if (odd)
+		log_warn("call", "%s: the seccomp programs disagree on %s; refused it (EPERM)",
+		         k->tool->name, v.syscall);
+	if (v.kind == SECCOMP_VERDICT_KILL) {
+		if (!k->sc.killed[0]) {
+			snprintf(k->sc.killed, sizeof k->sc.killed, "%s", v.syscall);
+			k->sc.baseline = v.baseline;
+		}
+		k->sc.killed_tool |= killed == k->child.pid;
+		return;
+	}
+	k->sc.refusals++;
+	for (unsigned i = 0; i < k->sc.n; i++)
+		if (k->sc.refused[i].errnum == v.errnum && strcmp(k->sc.refused[i].name, v.syscall) == 0) {
+			k->sc.refused[i].count++;
+			return;
+		}
+	if (k->sc.n < SECCOMP_NAMED_MAX) {
+		snprintf(k->sc.refused[k->sc.n].name, sizeof k->sc.refused[0].name, "%s", v.syscall);
+		k->sc.refused[k->sc.n].errnum = v.errnum;
+		k->sc.refused[k->sc.n++].count = 1;
+	}
 }
 
 static void on_exit_of_child(struct call *k)
@@ -820,10 +978,35 @@ void call_on_event(struct watch *w, uint32_t events)
 	case WATCH_CALL_TIMER:
 		on_timer(k);
 		break;
+	case WATCH_CALL_SECCOMP:
+		on_seccomp(k);
+		break;
 	default:
 		break;
 	}
 	maybe_finish(k);
+}
+
+void call_note_landlock(struct server *s, const struct kaudit_event *ev)
+{
+	struct call *k = s->calls;
+	while (k && !(k->state == CALL_RUNNING && k->child.pid == ev->pid))
+		k = k->all_next;
+	if (!k)
+		return;
+	char what[200];
+	if (ev->addr[0])
+		snprintf(what, sizeof what, "%.100s %.64s:%u", ev->blockers, ev->addr, ev->port);
+	else if (ev->target_pid)
+		snprintf(what, sizeof what, "%.100s pid %d", ev->blockers, (int)ev->target_pid);
+	else
+		snprintf(what, sizeof what, "%.60s %.130s", ev->blockers, ev->path);
+	k->ll.refusals++;
+	for (unsigned i = 0; i < k->ll.n; i++)
+		if (strcmp(k->ll.what[i], what) == 0)
+			return;
+	if (k->ll.n < LANDLOCK_NAMED_MAX)
+		memcpy(k->ll.what[k->ll.n++], what, sizeof what);
 }
 
 /* ---- cancellation and teardown ---- */

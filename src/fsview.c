@@ -147,6 +147,35 @@ static int plan_path(struct fsview *fv, const char *path, bool write, bool optio
 	return 0;
 }
 
+const char *const fsview_devices[] = {
+	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", NULL,
+};
+
+/* The Landlock lists of the finished plan (see fsview.h). */
+static int landlock_lists(struct fsview *fv, struct tg_error *err)
+{
+	static const char *const root_list[] = { "/", NULL };
+	fv->ll_read = calloc(fv->n + 3, sizeof *fv->ll_read);
+	fv->ll_write = calloc(fv->n + 2, sizeof *fv->ll_write);
+	fv->ll_list = calloc(2, sizeof *fv->ll_list);
+	if (!fv->ll_read || !fv->ll_write || !fv->ll_list)
+		return tg_err(err, "out of memory");
+	size_t r = 0, w = 0;
+	for (size_t i = 0; i < fv->n; i++) {
+		/* A link needs no rule of its own: what it leads to has one, or
+		   is not in the view. */
+		if (fv->v[i].kind == FSVIEW_READ)
+			fv->ll_read[r++] = fv->v[i].path;
+		else if (fv->v[i].kind == FSVIEW_WRITE)
+			fv->ll_write[w++] = fv->v[i].path;
+	}
+	fv->ll_read[r++] = "/proc";
+	fv->ll_read[r++] = "/dev";     /* listing it and reading the devices; writing: fsview_devices */
+	fv->ll_write[w++] = FSVIEW_SCRATCH;
+	fv->ll_list[0] = root_list[0];
+	return 0;
+}
+
 static int by_path(const void *a, const void *b)
 {
 	return strcmp(((const struct fsview_entry *)a)->path, ((const struct fsview_entry *)b)->path);
@@ -201,6 +230,10 @@ int fsview_plan(struct fsview *fv, const char *const *read, const char *const *w
 	/* Parents before what lies inside them: a prefix sorts first. */
 	if (fv->n > 1)
 		qsort(fv->v, fv->n, sizeof fv->v[0], by_path);
+	if (landlock_lists(fv, err) < 0) {
+		tg_err_prefix(err, "%s", where);
+		goto fail;
+	}
 	return 0;
 fail:
 	fsview_free(fv);
@@ -214,7 +247,11 @@ void fsview_free(struct fsview *fv)
 		free(fv->v[i].target);
 	}
 	free(fv->v);
+	free(fv->ll_read);
+	free(fv->ll_write);
+	free(fv->ll_list);
 	fv->v = NULL;
+	fv->ll_read = fv->ll_write = fv->ll_list = NULL;
 	fv->n = 0;
 }
 

@@ -185,6 +185,7 @@ int landlock_apply(int abi, const struct landlock_spec *s, const char **failed_p
 	}
 	uint64_t fs = attr.handled_access_fs;
 	if (add_rules(ruleset, s->read, LL_FS_READ, fs, failed) != 0 ||
+	    add_rules(ruleset, s->list, LANDLOCK_ACCESS_FS_READ_DIR, fs, failed) != 0 ||
 	    add_rules(ruleset, s->write, fs, fs, failed) != 0 ||
 	    add_rules(ruleset, s->devices, LL_FS_DEVICE, fs, failed) != 0) {
 		int e = errno;

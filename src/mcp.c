@@ -117,6 +117,8 @@ static void handle_status(struct conn *c, const json_t *id)
 		"taken", (json_int_t)s->netns.taken, "missed", (json_int_t)s->netns.missed));
 	/* Which limits are in force for the calls' process trees. */
 	json_object_set_new(r, "resources", json_string(cgroup_tree_describe(s->cgroups)));
+	json_object_set_new(r, "landlock", json_string(s->landlock));
+	json_object_set_new(r, "landlock_audit", json_string(s->kaudit_state));
 	json_object_set_new(r, "cgroup_pool", json_pack("{s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->cgpool.nready, "made", (json_int_t)s->cgpool.made,
 		"taken", (json_int_t)s->cgpool.taken, "missed", (json_int_t)s->cgpool.missed));

@@ -24,6 +24,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "fsview.h"
+#include "landlock.h"
 #include "seccomp_profile.h"
 
 #include <errno.h>
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -45,11 +47,38 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+
+/* make bench's step stamps (sandbox.h); NULL in the broker. */
+static volatile uint64_t *timing;
+
+void sandbox_set_timing(volatile uint64_t *stamps)
+{
+	timing = stamps;
+}
+
+static void stamp(enum sandbox_step step)
+{
+	if (timing) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		timing[step] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+}
+
+/* Landlock's ABI, detected once at start (sandbox_detect); 0: not used. */
+static int landlock_abi_in_force;
+
+void sandbox_detect(char *landlock, size_t n)
+{
+	landlock_abi_in_force = landlock_abi();
+	landlock_describe(landlock_abi_in_force, landlock, n);
+}
 
 /* Report a failed step on the status pipe and end the child. */
 static __attribute__((noreturn)) void child_fail(int status_fd, const char *step, int errnum)
@@ -188,6 +217,8 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 
+	stamp(SANDBOX_T_CHILD);
+
 	/* If the broker dies, the tool dies with it: nothing outlives its call. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		child_fail(status_fd, "PR_SET_PDEATHSIG", errno);
@@ -210,6 +241,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   all of the tree is counted (v2 children are born there). */
 	if (cgroup_call_enter_self(cg) != 0)
 		child_fail(status_fd, "entering the call's cgroup", errno);
+	stamp(SANDBOX_T_CGROUP);
 
 	/* 1. Namespaces: clone3 already put us in new mount, pid, ipc and uts
 	   namespaces and, unless network "host", a new network namespace, or
@@ -227,6 +259,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 		child_fail(status_fd, "sethostname", errno);
 	if (t->network == TOOL_NET_LOOPBACK)
 		bring_up_loopback(status_fd);
+	stamp(SANDBOX_T_NET);
 
 	/* The tool's executable, held open from the host's view: step 11 execs
 	   this very file, wherever it lives (even under the host's /tmp, which
@@ -246,6 +279,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	const char *step = "";
 	if (fsview_enter(&t->view, uid, gid, SANDBOX_SCRATCH_MB, &step) != 0)
 		child_fail2(status_fd, "building its filesystem view", step, errno);
+	stamp(SANDBOX_T_VIEW);
 
 	/* 3. Resource limits, before the uid switch (see the file comment). */
 	const struct tool_limits *l = &t->limits;
@@ -284,6 +318,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	/* 5. No capabilities at all: effective, permitted, inheritable, ambient
 	   and bounding. */
 	drop_all_capabilities(status_fd, caps);
+	stamp(SANDBOX_T_IDENTITY);
 
 	/* 6. no_new_privs: exec can never grant privileges (setuid bits, file
 	   capabilities), and it lets an unprivileged process load seccomp. */
@@ -294,15 +329,54 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   close keeps the status pipe usable until the exec itself. */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 		child_fail(status_fd, "close_range", errno);
+	stamp(SANDBOX_T_NNP);
 
 	/* 8. The environment is exactly envp (the tool's env plus the scratch
 	   paths), built by the parent; nothing of the broker's leaks. */
 
-	/* 9. The seccomp filter, compiled when the configuration loaded. */
-	if (seccomp_program_install(t->profile) != 0)
-		child_fail(status_fd, "loading the seccomp filter", errno);
+	/* 9. Landlock: the same view, enforced a second time by the kernel's
+	   LSM hooks, so that a hole in the mount layer is not an escape; TCP
+	   refused outright for a tool without a network; abstract Unix sockets
+	   and signals kept inside the call.  The executable was opened before
+	   pivot_root: /proc/self/fd/N names it for its rule. */
+	if (landlock_abi_in_force > 0) {
+		const char *read[FSVIEW_LL_MAX + 2];
+		size_t n = 0;
+		for (const char **p = t->view.ll_read; p && *p && n < FSVIEW_LL_MAX; p++)
+			read[n++] = *p;
+		char exe_path[32];
+		if (exe_fd >= 0) {
+			snprintf(exe_path, sizeof exe_path, "/proc/self/fd/%d", exe_fd);
+			read[n++] = exe_path;
+		}
+		read[n] = NULL;
+		struct landlock_spec spec = {
+			.read = read, .list = t->view.ll_list, .write = t->view.ll_write,
+			.devices = fsview_devices, .deny_tcp = t->network == TOOL_NET_NONE, .scope = true,
+		};
+		const char *failed = "";
+		if (landlock_apply(landlock_abi_in_force, &spec, &failed) != 0)
+			child_fail2(status_fd, "Landlock", failed, errno);
+	}
+	stamp(SANDBOX_T_LANDLOCK);
 
-	/* 10. The gate (see the file comment): exec only on the broker's go. */
+	/* 10. The seccomp filter, compiled when the configuration loaded, in
+	   the form that sends each refusal to the broker, which answers it
+	   (naming the call in the result) or kills the tool.  The listener
+	   goes to the broker as the status pipe's first message: a NUL, then
+	   its number (the broker takes it with pidfd_getfd).  Until the broker
+	   holds it nothing here may be refused: write, read and execve are
+	   what every profile must allow (seccomp_profile.h). */
+	int listener = seccomp_program_install_listener(t->profile);
+	if (listener < 0)
+		child_fail(status_fd, "loading the seccomp filter", errno);
+	unsigned char hello[1 + sizeof listener] = { 0 };
+	memcpy(hello + 1, &listener, sizeof listener);
+	if (write(status_fd, hello, sizeof hello) != (ssize_t)sizeof hello)
+		child_fail(status_fd, "handing the seccomp listener to the broker", errno);
+	stamp(SANDBOX_T_SECCOMP);
+
+	/* 11. The gate (see the file comment): exec only on the broker's go. */
 	char go;
 	ssize_t g;
 	do
@@ -310,8 +384,9 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	while (g < 0 && errno == EINTR);
 	if (g != 1)
 		child_fail(status_fd, "waiting for the broker's go", g == 0 ? ECANCELED : errno);
+	stamp(SANDBOX_T_GATE);
 
-	/* 11. Exec the argv directly: never through a shell. */
+	/* 12. Exec the argv directly: never through a shell. */
 	if (exe_fd >= 0)
 		syscall(SYS_execveat, exe_fd, "", t->argv, envp, AT_EMPTY_PATH);
 	else
@@ -355,6 +430,7 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 
 	c->pid = -1;
 	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = c->gate_fd = -1;
+	c->notify_fd = -1;
 	if (t->network == TOOL_NET_HOST && netns_fd >= 0) {
 		close(netns_fd);  /* a host-network tool keeps the broker's namespace */
 		netns_fd = -1;
@@ -497,6 +573,57 @@ void netns_pool_fini(struct netns_pool *p)
 	p->home_fd = -1;
 }
 
+int sandbox_take_listener(struct sandbox_child *c, const unsigned char hello[SANDBOX_HELLO_LEN])
+{
+	int remote;
+	memcpy(&remote, hello + 1, sizeof remote);
+	if (hello[0] != 0 || remote < 0 || c->notify_fd >= 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	/* pidfd_getfd gives the broker its own descriptor (close-on-exec). */
+	int fd = (int)syscall(SYS_pidfd_getfd, c->pidfd, remote, 0);
+	if (fd < 0)
+		return -1;
+	c->notify_fd = fd;
+	return 0;
+}
+
+int sandbox_answer_seccomp(struct sandbox_child *c, const struct seccomp_program *p,
+                           struct seccomp_verdict *v, pid_t *killed, bool *odd)
+{
+	struct seccomp_notif n;
+	memset(&n, 0, sizeof n);
+	*killed = 0;
+	*odd = false;
+	if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0)
+		/* ENOENT: the caller died (a fatal signal) before we read it. */
+		return errno == ENOENT || errno == EINTR ? 0 : -1;
+	*odd = seccomp_program_decide(p, &n.data, v) != 0;
+	if (v->kind == SECCOMP_VERDICT_KILL) {
+		/* What SECCOMP_RET_KILL_PROCESS does: end the process that made
+		   the call (the whole tool when that is pid 1 of its namespace).
+		   The pidfd and the id check keep a recycled pid out of reach:
+		   the caller cannot leave the notification except by dying. */
+		int pfd = (int)syscall(SYS_pidfd_open, n.pid, 0);
+		if (pfd >= 0) {
+			if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) == 0 &&
+			    syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)
+				*killed = n.pid;
+			close(pfd);
+		}
+		return 1;
+	}
+	/* Never SECCOMP_USER_NOTIF_FLAG_CONTINUE: the call fails, always. */
+	struct seccomp_notif_resp r;
+	memset(&r, 0, sizeof r);
+	r.id = n.id;
+	r.error = -v->errnum;
+	if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &r) != 0 && errno != ENOENT)
+		return -1;
+	return 1;
+}
+
 int sandbox_release(struct sandbox_child *c)
 {
 	static const char go = 'g';
@@ -539,7 +666,7 @@ int sandbox_reap(const struct sandbox_child *c, int *wstatus, uint64_t *cpu_ms)
 void sandbox_close(struct sandbox_child *c)
 {
 	int *fds[] = { &c->pidfd, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd, &c->status_fd,
-	               &c->gate_fd };
+	               &c->gate_fd, &c->notify_fd };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);

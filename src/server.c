@@ -7,6 +7,7 @@
 #include "call.h"
 #include "config.h"
 #include "framing.h"
+#include "kaudit.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
@@ -31,6 +32,77 @@
 #define NETNS_POOL_TARGET 4    /* enough for a burst; refilled while idle */
 #define CGROUP_POOL_TARGET 4
 #define OUT_MAX    (64u * 1024 * 1024)  /* a client that stops reading is dropped */
+
+/* ---- the kernel's audit log (kaudit.h) ---- */
+
+/*
+ * Landlock names what it refused only in the kernel's audit records, and
+ * only while the kernel's audit switch is on.  The broker reads them when it
+ * may (root: CAP_AUDIT_READ), and turns the switch on only when told to
+ * (--kernel-audit), since that is a setting of the whole host; it puts the
+ * switch back when it stops.
+ */
+static void kaudit_start(struct server *s)
+{
+	struct tg_error err;
+	s->kaudit_restore = -1;
+	s->kaudit_w = (struct watch){ WATCH_KAUDIT, -1, NULL };
+	int on = geteuid() == 0 ? kaudit_get_enabled(&err) : -1;
+	if (on == 0 && s->opt.kernel_audit) {
+		if (kaudit_set_enabled(1, &err) == 0) {
+			s->kaudit_restore = 0;
+			on = 1;
+		} else {
+			log_warn("sandbox", "--kernel-audit: cannot turn the kernel's audit on: %s", err.msg);
+		}
+	}
+	if (on <= 0) {
+		snprintf(s->kaudit_state, sizeof s->kaudit_state, "off: the kernel's audit switch is %s "
+		         "(auditctl -e 1, or toolgated --kernel-audit), so Landlock refusals are not named",
+		         on == 0 ? "off" : "not readable by this broker");
+		return;
+	}
+	if (kaudit_open(&s->kaudit, &err) != 0) {
+		snprintf(s->kaudit_state, sizeof s->kaudit_state, "off: %.180s", err.msg);
+		return;
+	}
+	s->kaudit_w.fd = kaudit_fd(s->kaudit);
+	if (server_watch(s, &s->kaudit_w, EPOLLIN) != 0) {
+		snprintf(s->kaudit_state, sizeof s->kaudit_state, "off: epoll_ctl: %s", strerror(errno));
+		kaudit_close(s->kaudit);
+		s->kaudit = NULL;
+		return;
+	}
+	snprintf(s->kaudit_state, sizeof s->kaudit_state, "on: Landlock refusals are named by the "
+	         "kernel's audit records");
+}
+
+static void kaudit_stop(struct server *s)
+{
+	if (s->kaudit)
+		kaudit_close(s->kaudit);
+	s->kaudit = NULL;
+	struct tg_error err;
+	if (s->kaudit_restore >= 0 && kaudit_set_enabled(s->kaudit_restore, &err) != 0)
+		log_warn("sandbox", "putting the kernel's audit switch back: %s", err.msg);
+	s->kaudit_restore = -1;
+}
+
+static void on_kaudit_event(const struct kaudit_event *ev, void *arg)
+{
+	struct server *s = arg;
+	if (ev->type == KAUDIT_LOST)
+		log_warn("sandbox", "kernel audit records were lost: some Landlock refusals go unnamed");
+	else if (ev->type == KAUDIT_LANDLOCK_DENIAL && ev->pid > 0)
+		call_note_landlock(s, ev);
+}
+
+void server_kaudit_drain(struct server *s)
+{
+	struct tg_error err;
+	if (s->kaudit && kaudit_read(s->kaudit, on_kaudit_event, s, &err) != 0)
+		log_warn("sandbox", "reading the kernel's audit log: %s", err.msg);
+}
 
 void server_options_defaults(struct server_options *o)
 {
@@ -520,6 +592,9 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 		return -1;
 	cgroup_pool_init(&s->cgpool, s->cgroups, CGROUP_POOL_TARGET);
 	log_info("sandbox", "resources: %s", cgroup_tree_describe(s->cgroups));
+	sandbox_detect(s->landlock, sizeof s->landlock);
+	log_info("sandbox", "%s", s->landlock);
+	kaudit_start(s);
 
 	int fd = o->socket_fd >= 0 ? o->socket_fd : inherited_socket();
 	if (fd < 0)
@@ -627,6 +702,9 @@ int server_run(struct server *s, struct tg_error *err)
 			case WATCH_SIGNAL:
 				on_signal(s);
 				break;
+			case WATCH_KAUDIT:
+				server_kaudit_drain(s);
+				break;
 			case WATCH_CONN: {
 				struct conn *c = w->owner;
 				if (!c->dead)
@@ -658,6 +736,7 @@ void server_fini(struct server *s)
 		unlink(s->opt.socket_path);
 	netns_pool_fini(&s->netns);
 	cgroup_pool_fini(&s->cgpool);
+	kaudit_stop(s);
 	cgroup_tree_free(s->cgroups);
 	s->cgroups = NULL;
 	if (s->signal_w.fd >= 0)

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 "                 [--socket-group GROUP] [--broker-id ID] [--foreground] [--check-config]\n"
 "                 [--max-message BYTES] [--max-calls N] [--max-calls-per-connection N]\n"
 "                 [--max-connections N] [--grace SECONDS] [--clock-skew SECONDS]\n"
-"                 [--dynamic-uids FIRST-LAST]\n"
+"                 [--dynamic-uids FIRST-LAST] [--kernel-audit]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -40,7 +40,9 @@ static void usage(FILE *f)
 "  --max-connections N  open client connections (default 1024)\n"
 "  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n"
 "  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60)\n"
-"  --dynamic-uids FIRST-LAST  uids for tools with run_as \"dynamic\" (default 61184-65519)\n");
+"  --dynamic-uids FIRST-LAST  uids for tools with run_as \"dynamic\" (default 61184-65519)\n"
+"  --kernel-audit       turn the kernel's audit switch on (auditctl -e 1) while running, so that\n"
+"                       each Landlock refusal is named by path (it is restored at stop)\n");
 }
 
 static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
@@ -77,7 +79,7 @@ static int detach(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS };
+	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "clock-skew", required_argument, NULL, O_SKEW },
 		{ "dynamic-uids", required_argument, NULL, O_DYNUIDS },
+		{ "kernel-audit", no_argument, NULL, O_KAUDIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -171,6 +174,9 @@ int main(int argc, char **argv)
 			}
 			o.dynamic_first = (uid_t)a;
 			o.dynamic_last = (uid_t)b;
+			break;
+		case O_KAUDIT:
+			o.kernel_audit = true;
 			break;
 		}
 		case 'h': usage(stdout); return 0;

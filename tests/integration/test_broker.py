@@ -360,9 +360,15 @@ def concurrent_calls_with_dynamic_uids_never_share_a_uid():
 
 
 @test
-def a_syscall_the_profile_forbids_is_refused_inside_the_tool():
+def a_syscall_the_profile_forbids_is_refused_inside_the_tool_and_named_in_the_result():
     r = b.client(AGENT_UID).call("badsys", {})
-    contains(text_of(r), "ptrace: Operation not permitted")
+    eq(r["isError"], False, text_of(r))
+    eq(text_of(r), "ptrace: Operation not permitted\n")
+    ex = r["_meta"]["toolgate/execution"]
+    eq((ex["exit"], ex["status"]), (0, "exited with status 0; seccomp refused ptrace (EPERM)"))
+    end = [json.loads(l) for l in open(b.audit_log) if '"exec_end"' in l and '"badsys"' in l][-1]
+    eq(end["seccomp"], {"killed": None, "baseline": False,
+                        "refused": [{"syscall": "ptrace", "errno": "EPERM", "count": 1}], "refusals": 1})
 
 
 @test
@@ -605,8 +611,12 @@ def a_seccomp_kill_is_reported_in_words():
         b4.start()
         r = b4.client(AGENT_UID).call("bad", {})
         eq(r["isError"], True)
-        contains(text_of(r), "killed by signal 31 (SIGSYS): a system call its seccomp profile forbids")
-        eq(r["_meta"]["toolgate/execution"]["exit"], 128 + 31)
+        eq(r["_meta"]["toolgate/execution"]["status"],
+           "killed by signal 9 (SIGKILL): its seccomp profile forbids the system call ptrace")
+        eq(r["_meta"]["toolgate/execution"]["exit"], 128 + 9)
+        end = [json.loads(l) for l in open(b4.audit_log) if '"exec_end"' in l][-1]
+        eq((end["seccomp"]["killed"], end["reason"]),
+           ("ptrace", "killed by signal 9 (SIGKILL): its seccomp profile forbids the system call ptrace"))
     finally:
         b4.close()
 

@@ -253,7 +253,7 @@ def cases():
         # Memory and processes: rlimits only where no cgroup bounds the call.
         Case("rlimit_raise_mem", "rlimit_raise", "AS", "NPROC",
              check=lambda r: rlimits_hold_where_no_cgroup(r)),
-        Case("oom_adj", "oom_adj", detail="write -1000 to oom_score_adj: Permission denied"),
+        Case("oom_adj", "oom_adj", detail="open /proc/self/oom_score_adj: Permission denied"),  # Landlock: /proc is read-only
         Case("rt_sched", "rt_sched", detail=refused("sched_setscheduler(SCHED_FIFO, 99)") +
              "; setpriority(-20): Permission denied"),
         Case("personality", "personality", detail=refused("personality(READ_IMPLIES_EXEC)") + "; " +
@@ -276,8 +276,9 @@ def cases():
         Case("kexec_load", "kexec_load", detail=refused("kexec_load")),
         Case("init_module", "init_module", detail=refused("finit_module(/dev/null)") + "; " +
              refused("init_module(empty)")),
-        Case("x32", "x32", check=killed_by_sigsys),
-        Case("int80", "int80", check=killed_by_sigsys),
+        # getuid through the x32 ABI and through int 0x80 (getuid32)
+        Case("x32", "x32", check=killed_for("x32 syscall 0x40000066")),
+        Case("int80", "int80", check=killed_for("i386 syscall 199")),
         # terminals
         Case("tiocsti", "tiocsti", detail=refused("ioctl(0, TIOCSTI)") +
              "; open /dev/tty: No such file or directory"),
@@ -287,9 +288,9 @@ def cases():
              r"{0}; /dev/tty1: {0}".format(NOFS)),
         # network
         Case("tcp_connect", "tcp_connect", TCP_PORT,
-             detail="connect 127.0.0.1:%d: Network is unreachable" % TCP_PORT),
+             detail="connect 127.0.0.1:%d: Permission denied" % TCP_PORT),  # Landlock: no TCP at all
         Case("net_external", "net_external", detail="udp connect 1.1.1.1:53: Network is unreachable; "
-             "tcp connect 1.1.1.1:80: Network is unreachable"),
+             "tcp connect 1.1.1.1:80: Permission denied"),
         Case("abstract_unix", "abstract_unix", ABSTRACT, detail="connect @%s: Connection refused" % ABSTRACT),
         Case("socket_alg", "socket_family", "alg", detail=refused("socket(alg)")),
         Case("socket_vsock", "socket_family", "vsock", detail=refused("socket(vsock)")),
@@ -351,10 +352,14 @@ def memory_bounded(r, name):
         raise AssertionError("detail does not match\n      want: %s\n       got: %r" % (want, rep["detail"]))
 
 
-def killed_by_sigsys(r):
-    eq(r["isError"], True, text_of(r))
-    contains(text_of(r), "killed by signal 31 (SIGSYS): a system call its seccomp profile forbids")
-    eq(r["_meta"]["toolgate/execution"]["exit"], 128 + 31)
+def killed_for(call):
+    """The broker kills a tool whose filter says kill, and names the call."""
+    def check(r):
+        eq(r["isError"], True, text_of(r))
+        ex = r["_meta"]["toolgate/execution"]
+        eq((ex["status"], ex["exit"]), ("killed by signal 9 (SIGKILL): its seccomp profile forbids " + call,
+                                        128 + 9))
+    return check
 
 
 def killed_by_cpu_limit(r):
@@ -402,7 +407,8 @@ try:                           # the tool's scratch tmpfs would hide by accident
     b = Broker([], {"principals": {"agent": {"uids": [AGENT_UID]}},
                     "rules": [{"id": "hostile", "effect": "permit", "agents": ["agent"],
                                "tools": ["h.*"]}]},
-               env={"BROKER_SECRET": "must-not-leak", "TOOLGATE_TEST_SECRET": "must-not-leak"})
+               env={"BROKER_SECRET": "must-not-leak", "TOOLGATE_TEST_SECRET": "must-not-leak"},
+               args=["--kernel-audit"])
 finally:
     tempfile.tempdir = None
 BROKER_PATHS.update(socket=b.socket, state=b.state, config=b.config)
@@ -417,7 +423,9 @@ for _name, _tool in (("h.dyn.fork_hold", ALL["fork_hold"].tool()),
     _tool["sandbox"] = dict(_tool["sandbox"], run_as="dynamic")
     b.write_tool(_tool)
 b.start()
-CGROUPS = b.client(AGENT_UID).request("toolgate/status", {})["result"]["resources"].startswith("cgroup")
+_status = b.client(AGENT_UID).request("toolgate/status", {})["result"]
+CGROUPS = _status["resources"].startswith("cgroup")
+LANDLOCK_NAMED = _status["landlock_audit"].startswith("on")
 if CGROUPS:
     # Closed by the call's cgroup: asserted below instead.
     EXPECTED_GAPS.pop("memory_fork")
@@ -563,6 +571,19 @@ def the_daemon_never_outlives_its_call():
     time.sleep(max(0, end + 3.0 - time.time()))  # the daemon would write after 2 s
     eq(os.path.exists(DAEMON_FILE), False, "the daemon's marker file")
     eq(leftovers(MARK + "-daemon"), [], "processes named by the daemon's marker")
+
+
+@test
+def landlock_refusals_are_named_by_path_and_port_where_the_kernel_tells():
+    if not LANDLOCK_NAMED:
+        print("    skipped: %s" % _status["landlock_audit"], flush=True)
+        return
+    for name, want in (("oom_adj", "Landlock refused fs.write_file"),
+                       ("tcp_connect", "Landlock refused net.connect_tcp 127.0.0.1:%d" % TCP_PORT)):
+        r = RESULTS[name][0]
+        print("    %s: %s" % (name, r["_meta"]["toolgate/execution"]["status"]), flush=True)
+        contains(r["_meta"]["toolgate/execution"]["status"], want)
+    contains(RESULTS["oom_adj"][0]["_meta"]["toolgate/execution"]["status"], "oom_score_adj")
 
 
 # ---- host-side checks ----
