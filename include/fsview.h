@@ -78,10 +78,12 @@ void fsview_free(struct fsview *fv);
  * every mount already private: build the root, pivot into it, mount /proc,
  * /dev and the scratch tmpfs (scratch_mb, owned by uid:gid), detach the old
  * root, make the root read-only and chdir to the scratch.  No allocation.
+ * in_userns: the caller is root only in its own user namespace (rootless
+ * mode), where mknod is refused: the devices are bound from the host.
  * 0, or -1 with errno set and *step naming what failed (a path or a step).
  */
 int fsview_enter(const struct fsview *fv, uid_t uid, gid_t gid, unsigned scratch_mb,
-                 const char **step);
+                 bool in_userns, const char **step);
 
 /* Where the view puts the scratch directory (cwd, TMPDIR, HOME). */
 #define FSVIEW_SCRATCH "/tmp"

@@ -61,6 +61,14 @@ void sandbox_set_timing(volatile uint64_t *stamps);
    describe Landlock for toolgate/status. */
 void sandbox_detect(char *landlock, size_t n);
 
+/*
+ * Rootless mode (the broker is not root; decided by sandbox_detect): every
+ * child also gets a new user namespace owning its other namespaces, with
+ * only the tool's uid and gid mapped, onto the broker's own; there is no
+ * network namespace pool and no cgroup unless one is delegated.
+ */
+bool sandbox_rootless(void);
+
 /* Scratch tmpfs size for each call (the tool's cwd and TMPDIR). */
 #define SANDBOX_SCRATCH_MB 64
 #define SANDBOX_SCRATCH_PATH "/tmp"

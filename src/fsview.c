@@ -278,23 +278,25 @@ static int make_parents(const char *path)
 	return 0;
 }
 
-static int bind_one(int oldroot, const struct fsview_entry *e)
+/* Bind oldroot's path onto the same path in the new root, with attrs
+   (MOUNT_ATTR_*) on it and everything below it. */
+static int bind_path(int oldroot, const char *path, bool optional, uint64_t attrs)
 {
 	struct open_how how;
 	memset(&how, 0, sizeof how);
 	how.flags = O_PATH | O_CLOEXEC;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	int src = (int)syscall(SYS_openat2, oldroot, e->path + 1, &how, sizeof how);
+	int src = (int)syscall(SYS_openat2, oldroot, path + 1, &how, sizeof how);
 	if (src < 0)
-		return (errno == ENOENT && e->optional) ? 0 : -1;
+		return (errno == ENOENT && optional) ? 0 : -1;
 	struct stat st;
 	int rc = -1, tree = -1;
-	if (fstat(src, &st) != 0 || make_parents(e->path) != 0)
+	if (fstat(src, &st) != 0 || make_parents(path) != 0)
 		goto out;
 	if (S_ISDIR(st.st_mode)) {
-		if (mkdir(e->path, 0755) != 0 && errno != EEXIST)
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
 			goto out;
-	} else if (mknod(e->path, S_IFREG | 0644, 0) != 0 && errno != EEXIST) {
+	} else if (mknod(path, S_IFREG | 0644, 0) != 0 && errno != EEXIST) {
 		goto out;
 	}
 	tree = (int)syscall(SYS_open_tree, src, "",
@@ -303,11 +305,10 @@ static int bind_one(int oldroot, const struct fsview_entry *e)
 		goto out;
 	struct mount_attr attr;
 	memset(&attr, 0, sizeof attr);
-	attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-	                (e->kind == FSVIEW_READ ? MOUNT_ATTR_RDONLY : 0);
+	attr.attr_set = attrs;
 	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
 		goto out;
-	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, e->path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -321,10 +322,16 @@ out:
 	return rc;
 }
 
+static int bind_one(int oldroot, const struct fsview_entry *e)
+{
+	return bind_path(oldroot, e->path, e->optional, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+	                 (e->kind == FSVIEW_READ ? MOUNT_ATTR_RDONLY : 0));
+}
+
 /* A minimal /dev: the five harmless character devices, the usual links to
    /proc/self/fd, and /dev/shm pointing at the scratch (POSIX shared memory
    then lives, and dies, with the call). */
-static int make_dev(const char **step)
+static int make_dev(int oldroot, bool bind_devices, const char **step)
 {
 	static const struct { const char *name; unsigned minor; } nodes[] = {
 		{ "/dev/null", 3 }, { "/dev/zero", 5 }, { "/dev/full", 7 },
@@ -342,8 +349,13 @@ static int make_dev(const char **step)
 		return -1;
 	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
 		*step = nodes[i].name;
-		if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(1, nodes[i].minor)) != 0)
+		if (bind_devices) {
+			/* The host's node, bound: devices stay usable (no nodev). */
+			if (bind_path(oldroot, nodes[i].name, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) != 0)
+				return -1;
+		} else if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(1, nodes[i].minor)) != 0) {
 			return -1;
+		}
 	}
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
 		*step = links[i].name;
@@ -356,7 +368,7 @@ static int make_dev(const char **step)
 }
 
 int fsview_enter(const struct fsview *fv, uid_t uid, gid_t gid, unsigned scratch_mb,
-                 const char **step)
+                 bool in_userns, const char **step)
 {
 	/* Modes below are meant exactly as written. */
 	umask(0);
@@ -387,17 +399,18 @@ int fsview_enter(const struct fsview *fv, uid_t uid, gid_t gid, unsigned scratch
 			goto fail;
 		}
 	}
-	close(oldroot);
-	oldroot = -1;
-
 	/* /proc of its own pid namespace: the host's would show every process
-	   on the machine, the broker among them. */
+	   on the machine, the broker among them.  (In a user namespace the
+	   kernel allows it only while a full /proc is visible: the old root's,
+	   still attached here.) */
 	*step = "mounting /proc for its pid namespace";
 	if (mkdir("/proc", 0555) != 0 ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-		return -1;
-	if (make_dev(step) != 0)
-		return -1;
+		goto fail;
+	if (make_dev(oldroot, in_userns, step) != 0)
+		goto fail;
+	close(oldroot);
+	oldroot = -1;
 
 	/* The scratch: a fresh tmpfs owned by the tool's uid, gone with the
 	   mount namespace when the call ends. */

@@ -7,6 +7,7 @@
  * request, so that a reload that changes principals takes effect at once.
  */
 #include "mcp.h"
+#include "sandbox.h"
 #include "audit.h"
 #include "call.h"
 #include "config.h"
@@ -117,6 +118,9 @@ static void handle_status(struct conn *c, const json_t *id)
 		"taken", (json_int_t)s->netns.taken, "missed", (json_int_t)s->netns.missed));
 	/* Which limits are in force for the calls' process trees. */
 	json_object_set_new(r, "resources", json_string(cgroup_tree_describe(s->cgroups)));
+	json_object_set_new(r, "mode", json_string(sandbox_rootless() ?
+		"rootless: each tool in a user namespace of its own, mapped onto the broker's user" :
+		"root: each tool under its run_as uid"));
 	json_object_set_new(r, "landlock", json_string(s->landlock));
 	json_object_set_new(r, "landlock_audit", json_string(s->kaudit_state));
 	json_object_set_new(r, "cgroup_pool", json_pack("{s:I, s:I, s:I, s:I}",

@@ -91,10 +91,60 @@ static void stamp(enum sandbox_step step)
 /* Landlock's ABI, detected once at start (sandbox_detect); 0: not used. */
 static int landlock_abi_in_force;
 
+/* Rootless mode: the broker is an ordinary user, and each child gets a user
+   namespace of its own in which the tool's uid and gid are the only ones
+   mapped, onto the broker's own (sandbox.h). */
+static bool rootless;
+static uid_t outer_uid;
+static gid_t outer_gid;
+
 void sandbox_detect(char *landlock, size_t n)
 {
 	landlock_abi_in_force = landlock_abi();
 	landlock_describe(landlock_abi_in_force, landlock, n);
+	rootless = geteuid() != 0;
+	outer_uid = geteuid();
+	outer_gid = getegid();
+}
+
+bool sandbox_rootless(void)
+{
+	return rootless;
+}
+
+static __attribute__((noreturn)) void child_fail(int status_fd, const char *step, int errnum);
+
+/* Write text to a /proc/self file, in one write(); 0 or -1 with errno. */
+static int write_proc(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, text, len);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * Rootless: map the tool's uid and gid in the child's new user namespace
+ * onto the broker's own, the only ids an unprivileged process may map.
+ * setgroups must be denied first (the kernel's rule for an unprivileged
+ * gid_map); the supplementary groups the broker's user has therefore stay.
+ */
+static void map_ids(int status_fd, uid_t uid, gid_t gid)
+{
+	char line[64];
+	int n;
+	if (write_proc("/proc/self/setgroups", "deny", 4) != 0)
+		child_fail(status_fd, "writing /proc/self/setgroups", errno);
+	n = snprintf(line, sizeof line, "%u %u 1\n", (unsigned)uid, (unsigned)outer_uid);
+	if (write_proc("/proc/self/uid_map", line, (size_t)n) != 0)
+		child_fail(status_fd, "writing /proc/self/uid_map", errno);
+	n = snprintf(line, sizeof line, "%u %u 1\n", (unsigned)gid, (unsigned)outer_gid);
+	if (write_proc("/proc/self/gid_map", line, (size_t)n) != 0)
+		child_fail(status_fd, "writing /proc/self/gid_map", errno);
 }
 
 /* Report a failed step on the status pipe and end the child. */
@@ -264,7 +314,11 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 
 	/* 1. Namespaces: clone3 already put us in new mount, pid, ipc and uts
 	   namespaces and, unless network "host", a new network namespace, or
-	   we join the fresh, never used one the broker made ahead of time. */
+	   we join the fresh, never used one the broker made ahead of time.
+	   Rootless, clone3 made a user namespace too, which owns the others:
+	   its ids are mapped first, as nothing works unmapped. */
+	if (rootless)
+		map_ids(status_fd, uid, gid);
 	if (netns_fd >= 0) {
 		if (setns(netns_fd, CLONE_NEWNET) != 0)
 			child_fail(status_fd, "joining its network namespace", errno);
@@ -296,7 +350,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	   private scratch tmpfs owned by its uid as cwd and TMPDIR.  The host's
 	   root is detached. */
 	const char *step = "";
-	if (fsview_enter(&t->view, uid, gid, SANDBOX_SCRATCH_MB, &step) != 0)
+	if (fsview_enter(&t->view, uid, gid, SANDBOX_SCRATCH_MB, rootless, &step) != 0)
 		child_fail2(status_fd, "building its filesystem view", step, errno);
 	stamp(SANDBOX_T_VIEW);
 
@@ -327,7 +381,7 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	/* Raw system calls, not glibc's wrappers: those broadcast the change to
 	   every thread glibc believes the process has, and a child cloned from
 	   a multi-threaded broker inherits that belief but not the threads. */
-	if (syscall(SYS_setgroups, 0, NULL) != 0)
+	if (!rootless && syscall(SYS_setgroups, 0, NULL) != 0)
 		child_fail(status_fd, "setgroups", errno);
 	if (syscall(SYS_setresgid, gid, gid, gid) != 0)
 		child_fail(status_fd, "setresgid", errno);
@@ -477,6 +531,8 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 	ca.flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 	if (t->network != TOOL_NET_HOST && netns_fd < 0)
 		ca.flags |= CLONE_NEWNET;
+	if (rootless)
+		ca.flags |= CLONE_NEWUSER;
 	ca.pidfd = (__u64)(uintptr_t)&pidfd;
 	int cgfd = cgroup_call_clone_fd(cg);
 	if (cgfd >= 0) {
@@ -537,6 +593,10 @@ int netns_pool_init(struct netns_pool *p, unsigned target, struct tg_error *err)
 {
 	memset(p, 0, sizeof *p);
 	p->target = target > NETNS_POOL_MAX ? NETNS_POOL_MAX : target;
+	/* Rootless, a child's network namespace must belong to its own user
+	   namespace: clone3 makes both, and the pool stays empty. */
+	if (rootless)
+		p->target = 0;
 	p->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (p->home_fd < 0)
 		return tg_err_errno(err, "opening /proc/self/ns/net");

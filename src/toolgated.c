@@ -207,11 +207,6 @@ int main(int argc, char **argv)
 		config_unref(c);
 		return 0;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "toolgated: must run as root in this version (rootless mode with user "
-		        "namespaces is not implemented yet)\n");
-		return 1;
-	}
 	umask(077);
 	struct server s;
 	if (server_init(&s, &o, &err) != 0) {

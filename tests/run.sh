@@ -50,6 +50,9 @@ suite() {  # suite LABEL O BINDIR
 		[ -f "$t" ] || continue
 		run "$label $(basename "$t")" env TOOLGATE="$bindir/toolgate" TOOLGATED="$bindir/toolgated" "$PY" "$t"
 	done
+	# The containment suite again, against a broker run by an ordinary user.
+	run "$label test_hostile.py, rootless" env TG_HOSTILE_ROOTLESS=1 TOOLGATE="$bindir/toolgate" \
+		TOOLGATED="$bindir/toolgated" "$PY" tests/integration/test_hostile.py
 }
 
 make -s all test-unit test-tools || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }

@@ -38,6 +38,11 @@ OUT = os.path.join(REPO, "build", "hostile")
 STATIC = {"x32", "int80"}  # no loader, no libc start-up: only the one foreign call
 AGENT_UID = 41201
 NOBODY = 65534
+# TG_HOSTILE_ROOTLESS=1: the same suite against a broker run by an ordinary
+# user (rootless mode), whose tools run as that user on the host.
+ROOTLESS = os.environ.get("TG_HOSTILE_ROOTLESS") == "1"
+ROOTLESS_UID = 41502
+TOOL_UID = ROOTLESS_UID if ROOTLESS else NOBODY   # the tools' uid as the host sees it
 MARK = "tgh%d" % os.getpid()          # short: it also names processes (comm, 15 bytes)
 PEER_COMM = "tghp%d" % os.getpid()
 PEER_SECRET = MARK + "-peersecret"
@@ -97,11 +102,11 @@ H = lambda prog: os.path.join(OUT, prog)
 
 # ---- host-side fixtures ----
 
-def as_nobody():
+def as_tool_uid():
     ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
     os.setgroups([])
-    os.setresgid(NOBODY, NOBODY, NOBODY)
-    os.setresuid(NOBODY, NOBODY, NOBODY)
+    os.setresgid(TOOL_UID, TOOL_UID, TOOL_UID)
+    os.setresuid(TOOL_UID, TOOL_UID, TOOL_UID)
 
 
 # A listener on the host's loopback and one on an abstract Unix name: a tool
@@ -124,7 +129,7 @@ CANARY_FILE = "tg-hostile-%s-canary" % MARK
 with open(os.path.join("/tmp", CANARY_FILE), "w") as f:
     f.write("host /tmp content\n")
 os.chmod(os.path.join("/tmp", CANARY_FILE), 0o644)
-canary = subprocess.Popen([MARK + "-canary", "300"], executable=shutil.which("sleep"), preexec_fn=as_nobody,
+canary = subprocess.Popen([MARK + "-canary", "300"], executable=shutil.which("sleep"), preexec_fn=as_tool_uid,
                           cwd="/", stdin=subprocess.DEVNULL)
 
 HOSTNAME = socket.gethostname()
@@ -408,7 +413,7 @@ try:                           # the tool's scratch tmpfs would hide by accident
                     "rules": [{"id": "hostile", "effect": "permit", "agents": ["agent"],
                                "tools": ["h.*"]}]},
                env={"BROKER_SECRET": "must-not-leak", "TOOLGATE_TEST_SECRET": "must-not-leak"},
-               args=["--kernel-audit"])
+               args=["--kernel-audit"], run_uid=ROOTLESS_UID if ROOTLESS else None)
 finally:
     tempfile.tempdir = None
 BROKER_PATHS.update(socket=b.socket, state=b.state, config=b.config)
@@ -429,6 +434,9 @@ LANDLOCK_NAMED = _status["landlock_audit"].startswith("on")
 if CGROUPS:
     # Closed by the call's cgroup: asserted below instead.
     EXPECTED_GAPS.pop("memory_fork")
+    EXPECTED_GAPS.pop("nproc_shared")
+elif ROOTLESS:
+    # Each call's user namespace counts RLIMIT_NPROC on its own.
     EXPECTED_GAPS.pop("nproc_shared")
 RESULTS = {}  # case name -> (result, parsed report or None)
 
@@ -474,7 +482,7 @@ def leftovers(marker, dynamic=False):
                 if marker.encode() not in f.read():
                     continue
             uid = os.stat("/proc/" + p).st_uid
-            if uid == NOBODY or (dynamic and 61184 <= uid <= 65519):
+            if uid == TOOL_UID or (dynamic and 61184 <= uid <= 65519):
                 found.append(int(p))
         except OSError:
             pass
@@ -681,9 +689,9 @@ def nproc_shared():
 
 HOST_JUDGED = {"nproc_shared": nproc_shared}
 
-if CGROUPS:
+if CGROUPS or ROOTLESS:
     @test
-    def with_cgroups_one_nobody_tools_fork_bomb_does_not_stop_another():
+    def with_cgroups_or_user_namespaces_one_tools_fork_bomb_does_not_stop_another():
         escaped, detail = nproc_shared()
         eq((escaped, detail), (False, "a lingering and a harmless call meanwhile both ran"))
 

@@ -69,7 +69,7 @@ def tool_file(name, command, effect="read", limits=None, profile="default", sche
 class Broker:
     """A toolgated on a temporary config dir, state dir and socket."""
 
-    def __init__(self, tools, policy, profiles=None, args=(), env=None):
+    def __init__(self, tools, policy, profiles=None, args=(), env=None, run_uid=None):
         self.dir = tempfile.mkdtemp(prefix="tg-it-")
         os.chmod(self.dir, 0o755)
         self.config = os.path.join(self.dir, "config")
@@ -89,6 +89,9 @@ class Broker:
         self.args = list(args)
         self.env = env
         self.proc = None
+        # run_uid: run toolgated as this ordinary uid (rootless mode); its
+        # directories are then its own.
+        self.run_uid = run_uid
 
     def write_tool(self, t):
         with open(os.path.join(self.config, "tools.d", t["name"] + ".json"), "w") as f:
@@ -98,9 +101,17 @@ class Broker:
         env = dict(os.environ)
         env.update(self.env or {})
         self.stderr = open(self.stderr_path, "ab")
+        prefix = []
+        if self.run_uid is not None:
+            for root, dirs, files in os.walk(self.dir):
+                for n in dirs + files:
+                    os.lchown(os.path.join(root, n), self.run_uid, self.run_uid)
+            os.chown(self.dir, self.run_uid, self.run_uid)
+            prefix = ["setpriv", "--reuid", str(self.run_uid), "--regid", str(self.run_uid),
+                      "--clear-groups", "--"]
         self.proc = subprocess.Popen(
-            [TOOLGATED, "--config-dir", self.config, "--state-dir", self.state,
-             "--socket", self.socket, "--broker-id", "test-broker", "--foreground"] + self.args,
+            prefix + [TOOLGATED, "--config-dir", self.config, "--state-dir", self.state,
+                      "--socket", self.socket, "--broker-id", "test-broker", "--foreground"] + self.args,
             stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:

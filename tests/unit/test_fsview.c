@@ -184,7 +184,7 @@ static int run_in_view(const struct fsview *fv, int (*probe)(void))
 			const char *step = "";
 			if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 				_exit(101);
-			if (fsview_enter(fv, 65534, 65534, 4, &step) != 0) {
+			if (fsview_enter(fv, 65534, 65534, 4, false, &step) != 0) {
 				fprintf(stderr, "fsview_enter: %s: %s\n", step, strerror(errno));
 				_exit(102);
 			}
