@@ -49,6 +49,8 @@ TOOLS = [
     tool_file("touch.r", ["/usr/bin/touch", os.path.join(R_DIR, "made-by-tool")]),
     tool_file("cat.r", ["/bin/cat", os.path.join(R_DIR, "note.txt")]),
     tool_file("cat.unlisted", ["/bin/cat", os.path.join(R_DIR, "note.txt")]),
+    tool_file("docker.echo", [T("echo-args")], profile="docker"),
+    tool_file("docker.mount", [T("badsys"), "mount"], profile="docker"),
     tool_file("priv.root", [T("inspect")]),
     tool_file("priv.host", [T("inspect")]),
 ]
@@ -332,6 +334,15 @@ def root_and_the_host_network_need_the_tool_and_the_policy_to_agree():
     starts = [json.loads(l) for l in open(b.audit_log) if '"exec_start"' in l]
     eq([s.get("network") for s in starts if s.get("tool") == "priv.host"][-1], "host",
        "the start record says the tool had the host's network")
+
+
+@test
+def a_tool_runs_under_dockers_default_profile_and_a_violation_is_named():
+    r = b.client(AGENT_UID).call("docker.echo", {"x": 1})
+    eq((r["isError"], json.loads(text_of(r))), (False, {"x": 1}), text_of(r))
+    r = b.client(AGENT_UID).call("docker.mount", {})
+    eq(text_of(r), "mount: Operation not permitted\n")
+    eq(r["_meta"]["toolgate/execution"]["status"], "exited with status 0; seccomp refused mount (EPERM)")
 
 
 @test
