@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "result.h"
 #include "sandbox.h"
+#include "report.h"
 #include "seccomp_profile.h"
 #include "kaudit.h"
 #include "server.h"
@@ -37,9 +38,6 @@
 /* cpu.max of a call's cgroup: one CPU's worth, so that no tool's tree can
    take every core from the broker and the other calls. */
 #define CALL_CPU_PERCENT 100
-/* Distinct refused system calls named in a result; more are counted. */
-#define SECCOMP_NAMED_MAX 8
-#define LANDLOCK_NAMED_MAX 4
 
 enum call_state {
 	CALL_HELD,      /* waiting for an approver (approval fields below) */
@@ -89,20 +87,7 @@ struct call {
 	struct cgroup_call cg;      /* the call's cgroup (cg.n == 0: none) */
 	struct watch w_seccomp;     /* the child's seccomp listener */
 	bool start_durable;         /* its start record is on disk: the gate may open */
-	struct {
-		char killed[48];        /* the call that got a process killed, if one did */
-		bool killed_tool;       /* ... and that process was the tool itself */
-		bool baseline;          /* ... refused by the broker's baseline, not the profile */
-		uint64_t refusals;      /* calls made to fail */
-		unsigned n;
-		struct { char name[48]; int errnum; uint64_t count; } refused[SECCOMP_NAMED_MAX];
-	} sc;
-	struct {                    /* Landlock refusals, from the kernel's audit log */
-		uint64_t refusals;
-		unsigned n;
-		char what[LANDLOCK_NAMED_MAX][200];   /* "fs.write_file /proc/1/oom_score_adj" */
-	} ll;
-	struct cgroup_stats cgs;    /* what it saw, read when the call ends */
+	struct tool_report rep;     /* what the sandbox saw it do: refusals, limits */
 	uid_t uid;                  /* the identity it runs as */
 	gid_t gid;
 	bool dynamic_uid;           /* uid is from the server's pool: give it back */
@@ -245,7 +230,7 @@ static void finish(struct call *k)
 	k->state = CALL_DONE;
 	release_child(k);
 	if (k->cg.n) {
-		cgroup_call_stats(&k->cg, &k->cgs);
+		cgroup_call_stats(&k->cg, &k->rep.cgs);
 		cgroup_pool_retire(&s->cgpool, &k->cg);
 	}
 	if (k->dynamic_uid) {
@@ -255,92 +240,13 @@ static void finish(struct call *k)
 
 	char status[400];
 	int exit_no = -1;
-	bool failed = true;
 	uint64_t dur = ran ? elapsed_ms(&k->t0) : 0;
-	if (k->setup_len) {
-		snprintf(status, sizeof status, "the sandbox could not start the tool: %.*s",
-		         (int)k->setup_len, k->setup_error);
-	} else if (!ran || !k->released) {
-		snprintf(status, sizeof status, "not started: %s", k->stop_reason);
-	} else if (k->timed_out) {
-		snprintf(status, sizeof status, "timed out after %llu ms; the tool and every process "
-		         "it started were killed", (unsigned long long)k->tool->limits.timeout_ms);
-		exit_no = sandbox_exit_number(k->wstatus);
-	} else if (k->stop_reason[0]) {
-		snprintf(status, sizeof status, "%s; the tool and every process it started were killed",
-		         k->stop_reason);
-		exit_no = sandbox_exit_number(k->wstatus);
-	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL && k->sc.killed_tool) {
-		snprintf(status, sizeof status, "killed by signal 9 (SIGKILL): %s forbids %s%s",
-		         k->sc.baseline ? "the broker's seccomp baseline" : "its seccomp profile",
-		         strchr(k->sc.killed, ' ') ? "" : "the system call ", k->sc.killed);
-		exit_no = sandbox_exit_number(k->wstatus);
-	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL && k->cgs.oom_kills) {
-		snprintf(status, sizeof status, "killed by signal 9 (SIGKILL): the kernel's OOM killer "
-		         "ended it when its processes reached its memory_mb limit (%llu MiB)",
-		         (unsigned long long)k->tool->limits.memory_mb);
-		exit_no = sandbox_exit_number(k->wstatus);
-	} else if (WIFSIGNALED(k->wstatus) && WTERMSIG(k->wstatus) == SIGKILL &&
-	           k->cpu_ms * 2 >= k->tool->limits.cpu_seconds * 1000) {
-		/* Not killed by the broker, and it burnt CPU: most likely RLIMIT_CPU's
-		   SIGKILL (see sandbox.c on why not SIGXCPU).  The kernel's rusage
-		   can read well short of the limit that fired, so say the facts. */
-		snprintf(status, sizeof status, "killed by signal 9 (SIGKILL) after %llu ms of CPU time; "
-		         "its cpu_seconds limit is %llu s", (unsigned long long)k->cpu_ms,
-		         (unsigned long long)k->tool->limits.cpu_seconds);
-		exit_no = sandbox_exit_number(k->wstatus);
-	} else {
-		sandbox_describe_status(k->wstatus, status, sizeof status);
-		exit_no = sandbox_exit_number(k->wstatus);
-		failed = exit_no != 0;
-	}
-
-	/* What the seccomp filter refused, and limits that bit without ending
-	   the tool, are part of the story too. */
-	if (k->sc.killed[0] && !k->sc.killed_tool && exit_no >= 0) {
-		size_t n = strlen(status);
-		snprintf(status + n, sizeof status - n, "; a process it started was killed: %s forbids "
-		         "%s%s", k->sc.baseline ? "the broker's seccomp baseline" : "its seccomp profile",
-		         strchr(k->sc.killed, ' ') ? "" : "the system call ", k->sc.killed);
-	}
-	if (k->sc.refusals && exit_no >= 0) {
-		size_t n = strlen(status);
-		uint64_t named = 0;
-		n += (size_t)snprintf(status + n, sizeof status - n, "; seccomp refused");
-		for (unsigned i = 0; i < k->sc.n && n < sizeof status; i++) {
-			const char *e = strerrorname_np(k->sc.refused[i].errnum);
-			named += k->sc.refused[i].count;
-			n += (size_t)snprintf(status + n, sizeof status - n, "%s %s (%s)", i ? "," : "",
-			                      k->sc.refused[i].name, e ? e : "?");
-			if (k->sc.refused[i].count > 1 && n < sizeof status)
-				n += (size_t)snprintf(status + n, sizeof status - n, " x%llu",
-				                      (unsigned long long)k->sc.refused[i].count);
-		}
-		if (named < k->sc.refusals && n < sizeof status)
-			snprintf(status + n, sizeof status - n, " and %llu more",
-			         (unsigned long long)(k->sc.refusals - named));
-	}
-	if (k->ll.refusals && exit_no >= 0) {
-		size_t n = strlen(status);
-		n += (size_t)snprintf(status + n, sizeof status - n, "; Landlock refused");
-		for (unsigned i = 0; i < k->ll.n && n < sizeof status; i++)
-			n += (size_t)snprintf(status + n, sizeof status - n, "%s %s", i ? "," : "", k->ll.what[i]);
-		if (k->ll.refusals > k->ll.n && n < sizeof status)
-			snprintf(status + n, sizeof status - n, " (%llu refusals in all)",
-			         (unsigned long long)k->ll.refusals);
-	}
-	if (k->cgs.pids_max_hits && exit_no >= 0) {
-		size_t n = strlen(status);
-		snprintf(status + n, sizeof status - n, "; %llu fork%s refused at its processes limit (%llu)",
-		         (unsigned long long)k->cgs.pids_max_hits, k->cgs.pids_max_hits == 1 ? " was" : "s were",
-		         (unsigned long long)k->tool->limits.processes);
-	}
-	if (k->cgs.oom_kills && exit_no >= 0 && !strstr(status, "OOM")) {
-		size_t n = strlen(status);
-		snprintf(status + n, sizeof status - n, "; the OOM killer ended %llu of its processes at its "
-		         "memory_mb limit (%llu MiB)", (unsigned long long)k->cgs.oom_kills,
-		         (unsigned long long)k->tool->limits.memory_mb);
-	}
+	const struct report_outcome o = {
+		.ran = ran, .released = k->released, .timed_out = k->timed_out,
+		.stop_reason = k->stop_reason, .setup_error = k->setup_error, .setup_len = k->setup_len,
+		.wstatus = k->wstatus, .cpu_ms = k->cpu_ms,
+	};
+	bool failed = report_status(&k->rep, k->tool, &o, status, sizeof status, &exit_no);
 
 	char digest[65];
 	sha256_hex(k->out.buf ? k->out.buf : "", k->out.len, digest);
@@ -355,27 +261,9 @@ static void finish(struct call *k)
 		"truncated", k->out.total > k->out.len || k->err.total > k->err.len);
 	if (ran && k->exited)
 		json_object_set_new(rec, "cpu_ms", json_integer((json_int_t)k->cpu_ms));
-	if (k->sc.killed[0] || k->sc.refusals) {
-		json_t *refused = json_array();
-		for (unsigned i = 0; refused && i < k->sc.n; i++) {
-			const char *e = strerrorname_np(k->sc.refused[i].errnum);
-			json_array_append_new(refused, json_pack("{s:s, s:s, s:I}", "syscall",
-				k->sc.refused[i].name, "errno", e ? e : "?", "count",
-				(json_int_t)k->sc.refused[i].count));
-		}
-		json_object_set_new(rec, "seccomp", json_pack("{s:s?, s:b, s:o, s:I}",
-			"killed", k->sc.killed[0] ? k->sc.killed : NULL, "baseline", k->sc.baseline,
-			"refused", refused ? refused : json_array(), "refusals", (json_int_t)k->sc.refusals));
-	}
-	if (k->ll.refusals) {
-		json_t *what = json_array();
-		for (unsigned i = 0; what && i < k->ll.n; i++)
-			json_array_append_new(what, json_string_lossy(k->ll.what[i], strlen(k->ll.what[i])));
-		json_object_set_new(rec, "landlock", json_pack("{s:o, s:I}", "refused", what ? what : json_array(),
-			"refusals", (json_int_t)k->ll.refusals));
-	}
-	if (ran && k->cgs.memory_peak_bytes)
-		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->cgs.memory_peak_bytes));
+	report_audit_fields(&k->rep, rec);
+	if (ran && k->rep.cgs.memory_peak_bytes)
+		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->rep.cgs.memory_peak_bytes));
 	add_token_fields(rec, k->user, k->token_fields);
 	server_audit(s, rec, &end_seq);
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
@@ -899,25 +787,7 @@ static void on_seccomp(struct call *k)
 	if (odd)
 		log_warn("call", "%s: the seccomp programs disagree on %s; refused it (EPERM)",
 		         k->tool->name, v.syscall);
-	if (v.kind == SECCOMP_VERDICT_KILL) {
-		if (!k->sc.killed[0]) {
-			snprintf(k->sc.killed, sizeof k->sc.killed, "%s", v.syscall);
-			k->sc.baseline = v.baseline;
-		}
-		k->sc.killed_tool |= killed == k->child.pid;
-		return;
-	}
-	k->sc.refusals++;
-	for (unsigned i = 0; i < k->sc.n; i++)
-		if (k->sc.refused[i].errnum == v.errnum && strcmp(k->sc.refused[i].name, v.syscall) == 0) {
-			k->sc.refused[i].count++;
-			return;
-		}
-	if (k->sc.n < SECCOMP_NAMED_MAX) {
-		snprintf(k->sc.refused[k->sc.n].name, sizeof k->sc.refused[0].name, "%s", v.syscall);
-		k->sc.refused[k->sc.n].errnum = v.errnum;
-		k->sc.refused[k->sc.n++].count = 1;
-	}
+	report_note_seccomp(&k->rep, &v, killed != 0 && killed == k->child.pid);
 }
 
 static void on_exit_of_child(struct call *k)
@@ -994,19 +864,7 @@ void call_note_landlock(struct server *s, const struct kaudit_event *ev)
 		k = k->all_next;
 	if (!k)
 		return;
-	char what[200];
-	if (ev->addr[0])
-		snprintf(what, sizeof what, "%.100s %.64s:%u", ev->blockers, ev->addr, ev->port);
-	else if (ev->target_pid)
-		snprintf(what, sizeof what, "%.100s pid %d", ev->blockers, (int)ev->target_pid);
-	else
-		snprintf(what, sizeof what, "%.60s %.130s", ev->blockers, ev->path);
-	k->ll.refusals++;
-	for (unsigned i = 0; i < k->ll.n; i++)
-		if (strcmp(k->ll.what[i], what) == 0)
-			return;
-	if (k->ll.n < LANDLOCK_NAMED_MAX)
-		memcpy(k->ll.what[k->ll.n++], what, sizeof what);
+	report_note_landlock(&k->rep, ev);
 }
 
 /* ---- cancellation and teardown ---- */
