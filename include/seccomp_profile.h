@@ -22,6 +22,9 @@
 #include <stdbool.h>
 #include "error.h"
 
+/* The kernel clamps SECCOMP_RET_ERRNO data to MAX_ERRNO. */
+#define SECCOMP_ERRNO_MAX 4095
+
 struct seccomp_program {
 	struct sock_fprog prog;       /* the profile's own filter, as libseccomp compiled it */
 	struct sock_fprog baseline;   /* the contract's floor under every profile, as compiled */
