@@ -67,8 +67,9 @@ void call_kill_all(struct server *s, const char *reason);
 void call_free_graveyard(struct server *s);
 
 /* A Landlock refusal the kernel's audit log reported for the sandboxed
-   child with pid ev->pid: noted in that call's result and end record. */
+   child with pid ev->pid: noted in that call's result and end record.
+   False when no running call has that child (its call has ended). */
 struct kaudit_event;
-void call_note_landlock(struct server *s, const struct kaudit_event *ev);
+bool call_note_landlock(struct server *s, const struct kaudit_event *ev);
 
 #endif

@@ -32,6 +32,7 @@
 #include "framing.h"
 #include "cgroup.h"
 #include "sandbox.h"
+#include "spare.h"
 
 struct config;
 struct audit_log;
@@ -66,6 +67,7 @@ struct server_options {
 	unsigned clock_skew;         /* seconds allowed on token nbf/exp; default 60 */
 	uid_t dynamic_first, dynamic_last;  /* run_as "dynamic" range; default 61184-65519 */
 	bool kernel_audit;           /* turn the kernel's audit switch on while running */
+	unsigned spares;             /* spare sandboxes per tool (spare.h); default 2, 0: none */
 };
 
 void server_options_defaults(struct server_options *o);
@@ -117,6 +119,7 @@ struct server {
 	struct netns_pool netns;     /* fresh network namespaces, made while idle */
 	struct cgroup_tree *cgroups; /* the broker's cgroup subtree (maybe kind NONE) */
 	struct cgroup_pool cgpool;   /* call cgroups made and removed while idle */
+	struct spares spares;        /* confined children ready for a next call */
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
 	struct watch kaudit_w;

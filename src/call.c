@@ -23,6 +23,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -35,9 +36,9 @@
 #include <unistd.h>
 
 #define DRAIN_AFTER_EXIT_MS 1000
-/* cpu.max of a call's cgroup: one CPU's worth, so that no tool's tree can
-   take every core from the broker and the other calls. */
-#define CALL_CPU_PERCENT 100
+/* With the kernel's audit log read (toolgated --kernel-audit), how long a
+   call waits after its tool exits for Landlock's records to arrive. */
+#define KAUDIT_GRACE_MS 20
 
 enum call_state {
 	CALL_HELD,      /* waiting for an approver (approval fields below) */
@@ -85,6 +86,8 @@ struct call {
 	int wstatus;
 	uint64_t cpu_ms;            /* CPU time of the tool's own process */
 	struct cgroup_call cg;      /* the call's cgroup (cg.n == 0: none) */
+	bool adopted;               /* child and cgroup came from a spare (spare.h) */
+	bool audit_grace;           /* exited; waiting briefly for the kernel's audit records */
 	struct watch w_seccomp;     /* the child's seccomp listener */
 	bool start_durable;         /* its start record is on disk: the gate may open */
 	struct tool_report rep;     /* what the sandbox saw it do: refusals, limits */
@@ -205,6 +208,8 @@ static void add_token_fields(json_t *rec, const char *user, const json_t *fields
 
 /* ---- finishing ---- */
 
+static void drop_adopted(struct call *k, bool give_uid);
+
 static void release_child(struct call *k)
 {
 	struct server *s = k->srv;
@@ -223,6 +228,8 @@ static void finish(struct call *k)
 	if (k->state == CALL_DONE)
 		return;
 	bool ran = k->state == CALL_RUNNING;
+	if (!ran && k->adopted)
+		drop_adopted(k, true);
 	/* Landlock's refusals come through the kernel's audit log: take in
 	   what it has emitted so far, before the child's pid is forgotten. */
 	if (ran)
@@ -290,7 +297,8 @@ static void finish(struct call *k)
 
 static void maybe_finish(struct call *k)
 {
-	if (k->state == CALL_RUNNING && k->exited && k->out.eof && k->err.eof && k->status_eof)
+	if (k->state == CALL_RUNNING && k->exited && k->out.eof && k->err.eof && k->status_eof &&
+	    !k->audit_grace)
 		finish(k);
 }
 
@@ -308,6 +316,8 @@ static void kill_call(struct call *k, const char *reason)
 
 static void free_call(struct call *k)
 {
+	if (k->adopted && k->state != CALL_RUNNING && k->state != CALL_DONE)
+		drop_adopted(k, true);
 	if (k->cg.n)
 		cgroup_pool_retire(&k->srv->cgpool, &k->cg);
 	if (k->dynamic_uid)
@@ -364,14 +374,28 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 static int start_and_queue(struct call *k)
 {
 	const struct tool *t = k->tool;
-	k->uid = t->uid;
-	k->gid = t->gid;
-	if (t->dynamic_uid) {
-		if (uid_pool_take(&k->srv->uids, &k->uid) != 0)
-			return -2;
-		k->gid = (gid_t)k->uid;
-		k->dynamic_uid = true;
+	struct spare sp;
+	if (spares_take(k->srv, t, &sp)) {
+		/* A child confined for this tool is already waiting at its gate. */
+		k->child = sp.child;
+		k->cg = sp.cg;
+		k->uid = sp.uid;
+		k->gid = sp.gid;
+		k->dynamic_uid = sp.dynamic_uid;
+		k->adopted = true;
+		config_unref(sp.cfg);
+	} else {
+		k->uid = t->uid;
+		k->gid = t->gid;
+		if (t->dynamic_uid) {
+			if (uid_pool_take(&k->srv->uids, &k->uid) != 0)
+				return -2;
+			k->gid = (gid_t)k->uid;
+			k->dynamic_uid = true;
+		}
 	}
+	/* Its next call should find a spare too. */
+	spares_want(k->srv, t);
 	json_t *argv = json_array();
 	for (char **a = t->argv; *a; a++)
 		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));
@@ -581,6 +605,33 @@ static int watch_child(struct call *k)
 	return 0;
 }
 
+/* Is the (gated) child still there? */
+static bool child_alive(const struct sandbox_child *c)
+{
+	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+	return c->pidfd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+/* Let go of an adopted child that will not run: killed and released; the
+   uid too, unless the call keeps it for a fresh child (give_uid false). */
+static void drop_adopted(struct call *k, bool give_uid)
+{
+	struct spare sp;
+	memset(&sp, 0, sizeof sp);
+	sp.child = k->child;
+	sp.cg = k->cg;
+	sp.uid = k->uid;
+	sp.dynamic_uid = give_uid && k->dynamic_uid;
+	spare_discard(k->srv, &sp);
+	memset(&k->child, 0, sizeof k->child);
+	k->child.pid = k->child.pidfd = k->child.stdin_fd = k->child.stdout_fd = -1;
+	k->child.stderr_fd = k->child.status_fd = k->child.gate_fd = k->child.notify_fd = -1;
+	memset(&k->cg, 0, sizeof k->cg);
+	if (give_uid)
+		k->dynamic_uid = false;
+	k->adopted = false;
+}
+
 void call_spawn_queued(struct server *s)
 {
 	while (s->spawn_queue) {
@@ -600,15 +651,12 @@ void call_spawn_queued(struct server *s)
 		}
 		struct tg_error err;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
-		const struct tool_limits *tl = &k->tool->limits;
-		struct cgroup_limits cl = { .memory_bytes = tl->memory_mb << 20, .pids = tl->processes,
-		                            .cpu_percent = CALL_CPU_PERCENT };
-		int netns_fd = -1;
-		int rc = cgroup_pool_take(&s->cgpool, &cl, &k->cg, &err);
-		if (rc == 0) {
-			netns_fd = k->tool->network == TOOL_NET_HOST ? -1 : netns_pool_take(&s->netns);
-			rc = sandbox_spawn(k->tool, netns_fd, k->uid, k->gid, &k->cg, &k->child, &err);
+		if (k->adopted && !child_alive(&k->child)) {
+			/* The spare died waiting (its setup failed, or it was
+			   killed): start afresh, as the same uid its record names. */
+			drop_adopted(k, false);
 		}
+		int rc = k->adopted ? 0 : spare_spawn(s, k->tool, k->uid, k->gid, &k->cg, &k->child, &err);
 		if (rc != 0) {
 			snprintf(k->setup_error, sizeof k->setup_error, "%.250s", err.msg);
 			k->setup_len = strlen(k->setup_error);
@@ -798,6 +846,15 @@ static void on_exit_of_child(struct call *k)
 	k->exited = true;
 	k->wstatus = ws;
 	unwatch_close(k->srv, &k->w_pid, &k->child.pidfd);
+	/* The kernel's audit records (Landlock's refusals, when the broker
+	   reads them) reach the broker through a kernel thread, a little after
+	   the refusal itself: a tool that exits right after one would end
+	   before its record arrives.  So, in that mode, wait a moment. */
+	if (k->srv->kaudit && k->released && k->w_timer.fd >= 0) {
+		k->audit_grace = true;
+		arm_timer(k, KAUDIT_GRACE_MS);
+		return;
+	}
 	/* The pipes close when the pid namespace is gone; if something still
 	   holds one, stop waiting after a short drain. */
 	if (!(k->out.eof && k->err.eof && k->status_eof) && k->w_timer.fd >= 0)
@@ -812,6 +869,13 @@ static void on_timer(struct call *k)
 	if (!k->exited) {
 		k->timed_out = true;
 		kill_call(k, "timed out");
+		return;
+	}
+	if (k->audit_grace) {
+		k->audit_grace = false;
+		server_kaudit_drain(k->srv);
+		if (!(k->out.eof && k->err.eof && k->status_eof))
+			arm_timer(k, DRAIN_AFTER_EXIT_MS);
 		return;
 	}
 	/* Drain deadline after exit: stop waiting for EOF. */
@@ -857,14 +921,15 @@ void call_on_event(struct watch *w, uint32_t events)
 	maybe_finish(k);
 }
 
-void call_note_landlock(struct server *s, const struct kaudit_event *ev)
+bool call_note_landlock(struct server *s, const struct kaudit_event *ev)
 {
 	struct call *k = s->calls;
 	while (k && !(k->state == CALL_RUNNING && k->child.pid == ev->pid))
 		k = k->all_next;
 	if (!k)
-		return;
+		return false;
 	report_note_landlock(&k->rep, ev);
+	return true;
 }
 
 /* ---- cancellation and teardown ---- */

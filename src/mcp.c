@@ -126,6 +126,9 @@ static void handle_status(struct conn *c, const json_t *id)
 	json_object_set_new(r, "cgroup_pool", json_pack("{s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->cgpool.nready, "made", (json_int_t)s->cgpool.made,
 		"taken", (json_int_t)s->cgpool.taken, "missed", (json_int_t)s->cgpool.missed));
+	json_object_set_new(r, "spares", json_pack("{s:I, s:I, s:I, s:I}",
+		"ready", (json_int_t)s->spares.n, "made", (json_int_t)s->spares.made,
+		"used", (json_int_t)s->spares.used, "discarded", (json_int_t)s->spares.discarded));
 	conn_reply_result(c, id, r);
 }
 

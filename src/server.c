@@ -93,8 +93,9 @@ static void on_kaudit_event(const struct kaudit_event *ev, void *arg)
 	struct server *s = arg;
 	if (ev->type == KAUDIT_LOST)
 		log_warn("sandbox", "kernel audit records were lost: some Landlock refusals go unnamed");
-	else if (ev->type == KAUDIT_LANDLOCK_DENIAL && ev->pid > 0)
-		call_note_landlock(s, ev);
+	else if (ev->type == KAUDIT_LANDLOCK_DENIAL && ev->pid > 0 && !call_note_landlock(s, ev))
+		log_warn("sandbox", "Landlock refused %s %s to the sandbox of pid %d after its call ended",
+		         ev->blockers, ev->addr[0] ? ev->addr : ev->path, (int)ev->pid);
 }
 
 void server_kaudit_drain(struct server *s)
@@ -117,6 +118,7 @@ void server_options_defaults(struct server_options *o)
 	o->max_calls_per_conn = 16;
 	o->max_calls = 256;
 	o->max_conns = 1024;
+	o->spares = 2;
 	o->page_size = 50;
 	o->grace_ms = 10000;
 	o->clock_skew = 60;
@@ -591,6 +593,7 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	if (cgroup_tree_init(&s->cgroups, "/sys/fs/cgroup", err) != 0)
 		return -1;
 	cgroup_pool_init(&s->cgpool, s->cgroups, CGROUP_POOL_TARGET);
+	s->spares.per_tool = o->spares;
 	log_info("sandbox", "resources: %s", cgroup_tree_describe(s->cgroups));
 	sandbox_detect(s->landlock, sizeof s->landlock);
 	log_info("sandbox", "%s", s->landlock);
@@ -675,7 +678,8 @@ int server_run(struct server *s, struct tg_error *err)
 		/* With nothing else to do, make a network namespace for a later
 		   call (see sandbox.h); never while events wait. */
 		bool idle_work = !s->draining && (netns_pool_wants_more(&s->netns) ||
-		                                  cgroup_pool_has_work(&s->cgpool));
+		                                  cgroup_pool_has_work(&s->cgpool) ||
+		                                  spares_have_work(s));
 		int n = epoll_wait(s->epfd, ev, 64, idle_work ? 0 : timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -684,7 +688,9 @@ int server_run(struct server *s, struct tg_error *err)
 		}
 		if (n == 0 && idle_work) {
 			struct tg_error perr;
-			if (cgroup_pool_has_work(&s->cgpool)) {
+			if (spares_have_work(s)) {
+				spares_work_one(s);
+			} else if (cgroup_pool_has_work(&s->cgpool)) {
 				if (cgroup_pool_work_one(&s->cgpool, &perr) != 0)
 					log_warn("sandbox", "cgroup pool: %s", perr.msg);
 			} else if (netns_pool_fill_one(&s->netns, &perr) != 0) {
@@ -734,6 +740,7 @@ void server_fini(struct server *s)
 		close(s->listen_w.fd);
 	if (s->owns_socket_path)
 		unlink(s->opt.socket_path);
+	spares_fini(s);
 	netns_pool_fini(&s->netns);
 	cgroup_pool_fini(&s->cgpool);
 	kaudit_stop(s);

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 "                 [--socket-group GROUP] [--broker-id ID] [--foreground] [--check-config]\n"
 "                 [--max-message BYTES] [--max-calls N] [--max-calls-per-connection N]\n"
 "                 [--max-connections N] [--grace SECONDS] [--clock-skew SECONDS]\n"
-"                 [--dynamic-uids FIRST-LAST] [--kernel-audit]\n"
+"                 [--dynamic-uids FIRST-LAST] [--spare-sandboxes N] [--kernel-audit]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -41,6 +41,8 @@ static void usage(FILE *f)
 "  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n"
 "  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60)\n"
 "  --dynamic-uids FIRST-LAST  uids for tools with run_as \"dynamic\" (default 61184-65519)\n"
+"  --spare-sandboxes N  sandboxes kept ready for the next call of the tool last called\n"
+"                       (default 2; 0 builds each call's sandbox when the call comes)\n"
 "  --kernel-audit       turn the kernel's audit switch on (auditctl -e 1) while running, so that\n"
 "                       each Landlock refusal is named by path (it is restored at stop)\n");
 }
@@ -79,7 +81,7 @@ static int detach(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT };
+	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -97,6 +99,7 @@ int main(int argc, char **argv)
 		{ "clock-skew", required_argument, NULL, O_SKEW },
 		{ "dynamic-uids", required_argument, NULL, O_DYNUIDS },
 		{ "kernel-audit", no_argument, NULL, O_KAUDIT },
+		{ "spare-sandboxes", required_argument, NULL, O_SPARES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -177,6 +180,10 @@ int main(int argc, char **argv)
 			break;
 		case O_KAUDIT:
 			o.kernel_audit = true;
+			break;
+		case O_SPARES:
+			if (parse_uint("--spare-sandboxes", optarg, 4, &v)) return 2;
+			o.spares = (unsigned)v;
 			break;
 		}
 		case 'h': usage(stdout); return 0;

@@ -346,6 +346,20 @@ def a_tool_runs_under_dockers_default_profile_and_a_violation_is_named():
 
 
 @test
+def a_call_adopts_a_sandbox_prepared_while_idle_and_it_is_confined_the_same():
+    c = b.client(AGENT_UID)
+    spares = lambda: c.request("toolgate/status", {})["result"]["spares"]
+    first = json.loads(text_of(c.call("inspect", {})))
+    wait_until(lambda: spares()["ready"] >= 2, 10, "two spare sandboxes for inspect")
+    used = spares()["used"]
+    second = json.loads(text_of(c.call("inspect", {})))
+    eq(spares()["used"], used + 1, "the second call took a spare")
+    for k in ("uid", "gid", "groups", "fds", "env", "cwd", "root", "dev", "mounts", "cap_eff", "cap_bnd",
+              "no_new_privs", "seccomp", "pid", "hostname", "net_ifaces", "rlimit_nofile"):
+        eq(second[k], first[k], k)
+
+
+@test
 def the_tool_sees_only_its_own_processes_in_proc():
     r = b.client(AGENT_UID).call("ls.proc", {})
     eq(r["isError"], False, text_of(r))

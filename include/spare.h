@@ -1,0 +1,79 @@
+/*
+ * spare.h: confined children made ready before a call needs them.
+ *
+ * Building a tool's sandbox (namespaces, its own root, Landlock, seccomp,
+ * the uid switch) is most of a call's cost, and none of it depends on the
+ * call: only the arguments (stdin) and the go at the gate do.  So while the
+ * broker is idle it prepares, for the tool most recently called, one child
+ * confined exactly as that tool's next call would be, waiting at its gate.
+ * The next call of that tool adopts it: its start record is written (naming
+ * the uid the spare was made for), and once that record is durable and the
+ * broker holds the child's seccomp listener, the gate opens, as for any
+ * child.  A spare is used by one call only; spares of a replaced
+ * configuration are discarded (killed before they ever exec'd).
+ */
+#ifndef TOOLGATE_SPARE_H
+#define TOOLGATE_SPARE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "cgroup.h"
+#include "error.h"
+#include "sandbox.h"
+
+struct server;
+struct config;
+struct tool;
+
+struct spare {
+	struct config *cfg;          /* a reference to the snapshot its tool belongs to */
+	const struct tool *tool;
+	struct sandbox_child child;
+	struct cgroup_call cg;
+	uid_t uid;
+	gid_t gid;
+	bool dynamic_uid;            /* uid is from the server's pool */
+};
+
+#define SPARES_MAX 4
+
+struct spares {
+	struct spare v[SPARES_MAX];
+	unsigned n;
+	unsigned per_tool;           /* spares kept for the wanted tool (--spares; 0: none) */
+	struct spare graves[2 * SPARES_MAX];   /* killed, not yet reaped */
+	unsigned ngraves;
+	struct config *want_cfg;     /* the tool the next spare is for (cfg referenced) */
+	const struct tool *want;
+	uint64_t made, used, discarded;   /* for toolgate/status */
+};
+
+/*
+ * Spawn the confined child of one call of t as uid/gid: a cgroup (from the
+ * server's pool) with t's limits, a network namespace (pool), then
+ * sandbox_spawn.  Used for spares and for calls that find none.  0, or -1
+ * with err (then nothing is held).
+ */
+int spare_spawn(struct server *s, const struct tool *t, uid_t uid, gid_t gid,
+                struct cgroup_call *cg, struct sandbox_child *child, struct tg_error *err);
+
+/* A spare of the current configuration's tool t, if one is ready: moved to
+   *out (the caller owns it all, cfg reference included).  True if found. */
+bool spares_take(struct server *s, const struct tool *t, struct spare *out);
+
+/* The tool whose next call a spare should serve (the one just called). */
+void spares_want(struct server *s, const struct tool *t);
+
+/* Idle work: discard stale spares, make the wanted one.  True while there
+   is some to do. */
+bool spares_have_work(const struct server *s);
+void spares_work_one(struct server *s);
+
+/* Kill and release a spare (or an adopted child that never ran): its uid and
+   cgroup go back once it is reaped, which happens later if not at once. */
+void spare_discard(struct server *s, struct spare *sp);
+
+void spares_fini(struct server *s);
+
+#endif
