@@ -6,9 +6,10 @@
  * pidfd and deadline timer are watched by the server's epoll set; the call
  * finishes when the child has been reaped and every pipe has reached EOF
  * (the pid namespace guarantees the pipes close when pid 1 dies; a short
- * drain deadline covers anything else).
+ * drain deadline covers anything else).  A call the policy sends to an
+ * approver waits in approval.c first.
  */
-#include "call.h"
+#include "call_impl.h"
 #include "audit.h"
 #include "config.h"
 #include "decide.h"
@@ -17,7 +18,6 @@
 #include "policy.h"
 #include "result.h"
 #include "sandbox.h"
-#include "report.h"
 #include "seccomp_profile.h"
 #include "kaudit.h"
 #include "server.h"
@@ -35,90 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DRAIN_AFTER_EXIT_MS 1000
-/* With the kernel's audit log read (toolgated --kernel-audit), how long a
-   call waits after its tool exits for Landlock's records to arrive. */
-#define KAUDIT_GRACE_MS 20
-
-enum call_state {
-	CALL_HELD,      /* waiting for an approver (approval fields below) */
-	CALL_QUEUED,    /* permitted; spawned at the next commit */
-	CALL_RUNNING,
-	CALL_DONE,
-};
-
-#define PROGRESS_EVERY_MS 10000  /* notifications/progress while held */
-
-struct capture {
-	char *buf;
-	size_t len;
-	size_t cap;
-	size_t limit;
-	uint64_t total;   /* bytes the tool wrote, kept or not */
-	bool eof;
-};
-
-struct call {
-	struct server *srv;
-	struct conn *conn;          /* NULL once the client is gone */
-	json_t *id;
-	struct config *cfg;         /* our reference */
-	const struct tool *tool;
-	char *agent;
-	char *user;                 /* the delegating user (token sub), or NULL */
-	json_t *token_fields;       /* issuer, kid, jti, ... for the audit, or NULL */
-	json_t *peer;
-	json_t *args;
-	json_t *rules;
-	char decision_reason[300];   /* as struct call_decision.reason */
-	uint64_t decision_seq, start_seq;
-	enum call_state state;
-
-	char *stdin_buf;
-	size_t stdin_len, stdin_off;
-	struct sandbox_child child;
-	struct watch w_in, w_out, w_err, w_status, w_pid, w_timer;
-	struct capture out, err;
-	char setup_error[256];
-	size_t setup_len;
-	bool status_eof;
-	bool exited;
-	int wstatus;
-	uint64_t cpu_ms;            /* CPU time of the tool's own process */
-	struct cgroup_call cg;      /* the call's cgroup (cg.n == 0: none) */
-	bool adopted;               /* child and cgroup came from a spare (spare.h) */
-	bool audit_grace;           /* exited; waiting briefly for the kernel's audit records */
-	struct watch w_seccomp;     /* the child's seccomp listener */
-	bool start_durable;         /* its start record is on disk: the gate may open */
-	struct tool_report rep;     /* what the sandbox saw it do: refusals, limits */
-	uid_t uid;                  /* the identity it runs as */
-	gid_t gid;
-	bool dynamic_uid;           /* uid is from the server's pool: give it back */
-	bool timed_out;
-	bool released;              /* the gate opened: the tool itself ran */
-	bool cancelled;             /* no reply: cancelled, or the client left */
-	char stop_reason[160];      /* why the broker killed it, if it did */
-	struct timespec t0;
-
-	/* approval, while CALL_HELD (see "approvals" below) */
-	char approval_id[32];
-	json_t *approvers;          /* principal names who may decide */
-	unsigned deadline_s;
-	uint64_t deadline_ms;       /* CLOCK_MONOTONIC */
-	char requested_at[40], deadline_at[40];
-	json_t *progress_token;     /* the caller's _meta.progressToken, or NULL */
-	unsigned progress_n;
-	char *approved_by;
-
-	struct call *conn_next, *conn_prev;
-	struct call *all_next, *all_prev;
-	struct call *queue_next;
-	struct call *grave_next;
-};
-
 /* ---- small helpers ---- */
 
-static json_t *peer_json(const struct conn *c)
+json_t *call_peer_json(const struct conn *c)
 {
 	return json_pack("{s:i, s:i, s:i}", "uid", (int)c->uid, "gid", (int)c->gid, "pid", (int)c->pid);
 }
@@ -140,7 +59,7 @@ static uint64_t elapsed_ms(const struct timespec *t0)
 
 /* ---- list bookkeeping ---- */
 
-static void link_call(struct call *k)
+void call_link(struct call *k)
 {
 	struct server *s = k->srv;
 	k->all_next = s->calls;
@@ -172,7 +91,7 @@ static void unlink_from_conn(struct call *k)
 	k->conn = NULL;
 }
 
-static void unlink_call(struct call *k)
+void call_unlink(struct call *k)
 {
 	struct server *s = k->srv;
 	unlink_from_conn(k);
@@ -185,7 +104,7 @@ static void unlink_call(struct call *k)
 	s->ncalls--;
 }
 
-static void unwatch_close(struct server *s, struct watch *w, int *fd)
+void call_unwatch_close(struct server *s, struct watch *w, int *fd)
 {
 	if (*fd < 0)
 		return;
@@ -198,7 +117,7 @@ static void unwatch_close(struct server *s, struct watch *w, int *fd)
 
 /* A verified delegation's members in a record: user, then (after the
    standard members) the token's issuer, kid, jti, ... (decide.h). */
-static void add_token_fields(json_t *rec, const char *user, const json_t *fields)
+void call_add_token_fields(json_t *rec, const char *user, const json_t *fields)
 {
 	if (!user)
 		return;
@@ -213,13 +132,13 @@ static void drop_adopted(struct call *k, bool give_uid);
 static void release_child(struct call *k)
 {
 	struct server *s = k->srv;
-	unwatch_close(s, &k->w_in, &k->child.stdin_fd);
-	unwatch_close(s, &k->w_out, &k->child.stdout_fd);
-	unwatch_close(s, &k->w_err, &k->child.stderr_fd);
-	unwatch_close(s, &k->w_status, &k->child.status_fd);
-	unwatch_close(s, &k->w_pid, &k->child.pidfd);
-	unwatch_close(s, &k->w_timer, &k->w_timer.fd);
-	unwatch_close(s, &k->w_seccomp, &k->child.notify_fd);
+	call_unwatch_close(s, &k->w_in, &k->child.stdin_fd);
+	call_unwatch_close(s, &k->w_out, &k->child.stdout_fd);
+	call_unwatch_close(s, &k->w_err, &k->child.stderr_fd);
+	call_unwatch_close(s, &k->w_status, &k->child.status_fd);
+	call_unwatch_close(s, &k->w_pid, &k->child.pidfd);
+	call_unwatch_close(s, &k->w_timer, &k->w_timer.fd);
+	call_unwatch_close(s, &k->w_seccomp, &k->child.notify_fd);
 }
 
 static void finish(struct call *k)
@@ -271,7 +190,7 @@ static void finish(struct call *k)
 	report_audit_fields(&k->rep, rec);
 	if (ran && k->rep.cgs.memory_peak_bytes)
 		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->rep.cgs.memory_peak_bytes));
-	add_token_fields(rec, k->user, k->token_fields);
+	call_add_token_fields(rec, k->user, k->token_fields);
 	server_audit(s, rec, &end_seq);
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
 	         (unsigned long long)dur);
@@ -290,7 +209,7 @@ static void finish(struct call *k)
 		else
 			conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
 	}
-	unlink_call(k);
+	call_unlink(k);
 	k->grave_next = s->grave_calls;
 	s->grave_calls = k;
 }
@@ -314,7 +233,7 @@ static void kill_call(struct call *k, const char *reason)
 
 /* ---- start ---- */
 
-static void free_call(struct call *k)
+void call_free(struct call *k)
 {
 	if (k->adopted && k->state != CALL_RUNNING && k->state != CALL_DONE)
 		drop_adopted(k, true);
@@ -358,7 +277,7 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 	json_t *rec = json_pack("{s:s, s:s?, s:O, s:s, s:O, s:s, s:O, s:s}",
 		"event", "decision", "agent", agent, "peer", peer, "tool", tool, "args", args,
 		"decision", decision, "rules", rules, "reason", reason);
-	add_token_fields(rec, user, token_fields);
+	call_add_token_fields(rec, user, token_fields);
 	if (server_audit(c->srv, rec, &seq) != 0) {
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
 		                 "Internal error: the audit log cannot be written, so no decision is given");
@@ -371,7 +290,7 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 
 /* The exec_start record, then the spawn queue: the tool starts once the
    record is durable (server.h).  0, or -1 when the log refused the record. */
-static int start_and_queue(struct call *k)
+int call_start_and_queue(struct call *k)
 {
 	const struct tool *t = k->tool;
 	struct spare sp;
@@ -406,7 +325,7 @@ static int start_and_queue(struct call *k)
 		"network", t->network == TOOL_NET_HOST ? "host" :
 		           t->network == TOOL_NET_LOOPBACK ? "loopback" : "none",
 		"run_as", t->run_as);
-	add_token_fields(start, k->user, k->token_fields);
+	call_add_token_fields(start, k->user, k->token_fields);
 	json_object_set_new(start, "uid", json_integer((json_int_t)k->uid));
 	if (k->approved_by)
 		json_object_set_new(start, "approved_by", json_string(k->approved_by));
@@ -421,11 +340,8 @@ static int start_and_queue(struct call *k)
 	return 0;
 }
 
-static void hold(struct call *k);
 static void try_release(struct call *k);
 static int take_listener(struct call *k, const unsigned char *hello);
-static void on_hold_timer(struct call *k);
-static void withdraw_held(struct call *k, const char *why);
 
 void call_start(struct conn *c, const json_t *id, json_t *params)
 {
@@ -480,7 +396,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	}
 
 	json_t *owned_args = args && json_is_object(args) ? json_incref(args) : json_object();
-	json_t *peer = peer_json(c);
+	json_t *peer = call_peer_json(c);
 	const char *agent = policy_principal_for_peer(cfg->policy, c->uid, c->gid);
 	s->calls_total++;
 
@@ -545,21 +461,21 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	k->stdin_len = k->stdin_buf ? strlen(k->stdin_buf) : 0;
 	if (!k->stdin_buf) {
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
-		free_call(k);
+		call_free(k);
 		goto done;
 	}
 	if (held) {
 		k->progress_token = json_incref(json_object_get(json_object_get(params, "_meta"),
 		                                                "progressToken"));
-		hold(k);
+		call_hold(k);
 		goto done;
 	}
 
 	json_t *dec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s}",
 		"event", "decision", "agent", agent, "peer", peer, "tool", t->name, "args", owned_args,
 		"decision", "permit", "rules", k->rules, "reason", k->decision_reason);
-	add_token_fields(dec, k->user, k->token_fields);
-	int queued = server_audit(s, dec, &k->decision_seq) != 0 ? -1 : start_and_queue(k);
+	call_add_token_fields(dec, k->user, k->token_fields);
+	int queued = server_audit(s, dec, &k->decision_seq) != 0 ? -1 : call_start_and_queue(k);
 	if (queued != 0) {
 		if (queued == -2) {
 			snprintf(msg, sizeof msg, "all %u dynamic uids are in use; retry when a call ends",
@@ -569,10 +485,10 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 			conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
 			                 "Internal error: the audit log cannot be written; the tool was not started");
 		}
-		free_call(k);
+		call_free(k);
 		goto done;
 	}
-	link_call(k);
+	call_link(k);
 done:
 	json_decref(peer);
 	json_decref(owned_args);
@@ -580,7 +496,7 @@ done:
 
 /* ---- spawn ---- */
 
-static int arm_timer(struct call *k, uint64_t ms)
+int call_arm_timer(struct call *k, uint64_t ms)
 {
 	struct itimerspec its = { .it_value = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 } };
 	return timerfd_settime(k->w_timer.fd, 0, &its, NULL);
@@ -596,7 +512,7 @@ static int watch_child(struct call *k)
 	k->w_pid = (struct watch){ WATCH_CALL_PIDFD, k->child.pidfd, k };
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	k->w_timer = (struct watch){ WATCH_CALL_TIMER, tfd, k };
-	if (tfd < 0 || arm_timer(k, k->tool->limits.timeout_ms) != 0)
+	if (tfd < 0 || call_arm_timer(k, k->tool->limits.timeout_ms) != 0)
 		return -1;
 	if (server_watch(s, &k->w_out, EPOLLIN) || server_watch(s, &k->w_err, EPOLLIN) ||
 	    server_watch(s, &k->w_status, EPOLLIN) || server_watch(s, &k->w_pid, EPOLLIN) ||
@@ -711,7 +627,7 @@ static void feed_stdin(struct call *k)
 			return;
 		break; /* EPIPE: the tool does not read its arguments; fine */
 	}
-	unwatch_close(k->srv, &k->w_in, &k->child.stdin_fd);
+	call_unwatch_close(k->srv, &k->w_in, &k->child.stdin_fd);
 }
 
 /* Keep n more bytes of output, up to the capture's limit. */
@@ -754,7 +670,7 @@ static void drain_pipe(struct call *k, struct capture *cap, struct watch *w, int
 		if (n < 0 && errno == EAGAIN)
 			return;
 		cap->eof = true;
-		unwatch_close(k->srv, w, fd);
+		call_unwatch_close(k->srv, w, fd);
 		return;
 	}
 }
@@ -789,7 +705,7 @@ static void read_status(struct call *k)
 		break;
 	}
 	k->status_eof = true;
-	unwatch_close(k->srv, &k->w_status, &k->child.status_fd);
+	call_unwatch_close(k->srv, &k->w_status, &k->child.status_fd);
 }
 
 /* Open the gate once both hold: the start record is durable and the
@@ -845,20 +761,20 @@ static void on_exit_of_child(struct call *k)
 		return;
 	k->exited = true;
 	k->wstatus = ws;
-	unwatch_close(k->srv, &k->w_pid, &k->child.pidfd);
+	call_unwatch_close(k->srv, &k->w_pid, &k->child.pidfd);
 	/* The kernel's audit records (Landlock's refusals, when the broker
 	   reads them) reach the broker through a kernel thread, a little after
 	   the refusal itself: a tool that exits right after one would end
 	   before its record arrives.  So, in that mode, wait a moment. */
 	if (k->srv->kaudit && k->released && k->w_timer.fd >= 0) {
 		k->audit_grace = true;
-		arm_timer(k, KAUDIT_GRACE_MS);
+		call_arm_timer(k, KAUDIT_GRACE_MS);
 		return;
 	}
 	/* The pipes close when the pid namespace is gone; if something still
 	   holds one, stop waiting after a short drain. */
 	if (!(k->out.eof && k->err.eof && k->status_eof) && k->w_timer.fd >= 0)
-		arm_timer(k, DRAIN_AFTER_EXIT_MS);
+		call_arm_timer(k, DRAIN_AFTER_EXIT_MS);
 }
 
 static void on_timer(struct call *k)
@@ -875,7 +791,7 @@ static void on_timer(struct call *k)
 		k->audit_grace = false;
 		server_kaudit_drain(k->srv);
 		if (!(k->out.eof && k->err.eof && k->status_eof))
-			arm_timer(k, DRAIN_AFTER_EXIT_MS);
+			call_arm_timer(k, DRAIN_AFTER_EXIT_MS);
 		return;
 	}
 	/* Drain deadline after exit: stop waiting for EOF. */
@@ -888,7 +804,7 @@ void call_on_event(struct watch *w, uint32_t events)
 	struct call *k = w->owner;
 	(void)events;
 	if (k->state == CALL_HELD && w->kind == WATCH_CALL_TIMER && w->fd >= 0) {
-		on_hold_timer(k);
+		call_on_hold_timer(k);
 		return;
 	}
 	if (k->state != CALL_RUNNING || w->fd < 0)
@@ -942,7 +858,7 @@ void call_cancel_by_id(struct conn *c, const json_t *request_id, const char *rea
 		char why[160];
 		snprintf(why, sizeof why, "cancelled by the client (%.100s)", reason);
 		if (k->state == CALL_HELD) {
-			withdraw_held(k, why);
+			call_withdraw_held(k, why);
 			return;
 		}
 		k->cancelled = true;
@@ -959,7 +875,7 @@ void call_abandon_all(struct conn *c)
 	while (c->calls) {
 		struct call *k = c->calls;
 		if (k->state == CALL_HELD) {
-			withdraw_held(k, "the client disconnected");
+			call_withdraw_held(k, "the client disconnected");
 			continue;
 		}
 		k->cancelled = true;
@@ -982,292 +898,6 @@ void call_free_graveyard(struct server *s)
 	while (s->grave_calls) {
 		struct call *k = s->grave_calls;
 		s->grave_calls = k->grave_next;
-		free_call(k);
+		call_free(k);
 	}
-}
-
-/* ---- approvals ---- */
-
-static void rfc3339_now_plus(int64_t seconds, char *out, size_t n)
-{
-	time_t t = time(NULL) + (time_t)seconds;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static const char *approvers_text(const struct call *k, char *buf, size_t n)
-{
-	size_t len = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < json_array_size(k->approvers) && len + 1 < n; i++)
-		len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "",
-		                        json_string_value(json_array_get(k->approvers, i)));
-	return buf;
-}
-
-static void send_progress(struct call *k, const char *message)
-{
-	if (!k->progress_token || !k->conn)
-		return;
-	size_t len;
-	char *line = jsonrpc_notification_line("notifications/progress",
-		json_pack("{s:O, s:I, s:s}", "progressToken", k->progress_token,
-		          "progress", (json_int_t)k->progress_n++, "message", message), &len);
-	conn_send(k->conn, line, len);
-}
-
-static void arm_hold_timer(struct call *k)
-{
-	uint64_t now = server_now_ms();
-	uint64_t left = k->deadline_ms > now ? k->deadline_ms - now : 0;
-	if (k->progress_token && left > PROGRESS_EVERY_MS)
-		left = PROGRESS_EVERY_MS;
-	arm_timer(k, left ? left : 1);
-}
-
-/* An approval record: who decided (or what), about which held call. */
-static int audit_approval(struct call *k, const char *decision, const char *by,
-                          json_t *by_peer, const char *reason, uint64_t *seq)
-{
-	json_t *rec = json_pack("{s:s, s:s?, s:O?, s:s, s:O, s:s, s:O, s:s, s:s, s:I, s:s, s:s?}",
-		"event", "approval", "agent", by, "peer", by_peer, "tool", k->tool->name,
-		"args", k->args, "decision", decision, "rules", k->rules, "reason", reason,
-		"approval_id", k->approval_id, "request_seq", (json_int_t)k->decision_seq,
-		"requested_by", k->agent, "for_user", k->user);
-	return server_audit(k->srv, rec, seq);
-}
-
-/* A held call that will not run: audited, answered (unless the client is
-   gone or withdrew it), and ended. */
-static void end_held(struct call *k, const char *decision, const char *reason, uint64_t seq)
-{
-	struct server *s = k->srv;
-	unwatch_close(s, &k->w_timer, &k->w_timer.fd);
-	if (k->conn && !k->cancelled) {
-		json_t *r = result_refusal(k->tool->name, "deny", reason, k->rules, seq, 0);
-		json_object_set_new(json_object_get(json_object_get(r, "_meta"), "toolgate/decision"),
-		                    "approval", json_string(decision));
-		conn_reply_result(k->conn, k->id, r);
-	}
-	k->state = CALL_DONE;
-	log_info("call", "%s for %s: %s", k->tool->name, k->agent, reason);
-	unlink_call(k);
-	k->grave_next = s->grave_calls;
-	s->grave_calls = k;
-}
-
-/* Hold a call for an approver: its decision record, a deadline, progress. */
-static void hold(struct call *k)
-{
-	struct server *s = k->srv;
-	char names[300];
-	approvers_text(k, names, sizeof names);
-	rfc3339_now_plus(0, k->requested_at, sizeof k->requested_at);
-	rfc3339_now_plus(k->deadline_s, k->deadline_at, sizeof k->deadline_at);
-	json_t *dec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s}",
-		"event", "decision", "agent", k->agent, "peer", k->peer, "tool", k->tool->name,
-		"args", k->args, "decision", "held", "rules", k->rules, "reason", k->decision_reason);
-	add_token_fields(dec, k->user, k->token_fields);
-	json_object_set_new(dec, "approvers", json_incref(k->approvers));
-	json_object_set_new(dec, "deadline", json_string(k->deadline_at));
-	/* The id is the decision record's seq: unique across restarts, and the
-	   record that says what is being approved. */
-	uint64_t next = audit_last_seq(s->audit) + 1;
-	snprintf(k->approval_id, sizeof k->approval_id, "apr-%llu", (unsigned long long)next);
-	json_object_set_new(dec, "approval_id", json_string(k->approval_id));
-	if (server_audit(s, dec, &k->decision_seq) != 0) {
-		conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR,
-		                 "Internal error: the audit log cannot be written; the call was not held");
-		free_call(k);
-		return;
-	}
-	link_call(k);
-	k->deadline_ms = server_now_ms() + (uint64_t)k->deadline_s * 1000;
-	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	k->w_timer = (struct watch){ WATCH_CALL_TIMER, tfd, k };
-	if (tfd < 0 || server_watch(s, &k->w_timer, EPOLLIN) != 0) {
-		/* Without a deadline the call could wait forever: refuse it now. */
-		uint64_t seq = 0;
-		audit_approval(k, "expired", NULL, NULL, "the broker could not set the approval deadline", &seq);
-		end_held(k, "expired", "the broker could not set the approval deadline", seq);
-		return;
-	}
-	arm_hold_timer(k);
-	char msg[512];
-	snprintf(msg, sizeof msg, "waiting for approval by %.300s (%s; deadline %s)", names,
-	         k->approval_id, k->deadline_at);
-	send_progress(k, msg);
-	log_info("call", "%s for %s held for approval by %s as %s", k->tool->name, k->agent, names,
-	         k->approval_id);
-}
-
-static void on_hold_timer(struct call *k)
-{
-	uint64_t ticks;
-	if (read(k->w_timer.fd, &ticks, sizeof ticks) < 0 && errno == EAGAIN)
-		return;
-	if (server_now_ms() + 5 >= k->deadline_ms) {
-		char reason[200];
-		snprintf(reason, sizeof reason, "the approval deadline passed: no approver decided "
-		         "within %u s", k->deadline_s);
-		uint64_t seq = 0;
-		audit_approval(k, "expired", NULL, NULL, reason, &seq);
-		end_held(k, "expired", reason, seq);
-		return;
-	}
-	char names[300], msg[512];
-	snprintf(msg, sizeof msg, "still waiting for approval by %.300s (%s; deadline %s)",
-	         approvers_text(k, names, sizeof names), k->approval_id, k->deadline_at);
-	send_progress(k, msg);
-	arm_hold_timer(k);
-}
-
-static struct call *find_held(struct server *s, const char *approval_id)
-{
-	for (struct call *k = s->calls; k; k = k->all_next)
-		if (k->state == CALL_HELD && strcmp(k->approval_id, approval_id) == 0)
-			return k;
-	return NULL;
-}
-
-static bool may_decide(const struct call *k, const char *principal)
-{
-	if (!principal || strcmp(principal, k->agent) == 0)
-		return false;
-	for (size_t i = 0; i < json_array_size(k->approvers); i++)
-		if (strcmp(json_string_value(json_array_get(k->approvers, i)), principal) == 0)
-			return true;
-	return false;
-}
-
-json_t *call_approvals_list(struct conn *c)
-{
-	struct server *s = c->srv;
-	const char *me = policy_principal_for_peer(s->config->policy, c->uid, c->gid);
-	json_t *list = json_array();
-	for (struct call *k = s->calls; k; k = k->all_next) {
-		if (k->state != CALL_HELD || !may_decide(k, me))
-			continue;
-		json_array_append_new(list, json_pack("{s:s, s:s, s:O, s:s, s:s?, s:O, s:s, s:s}",
-			"id", k->approval_id, "tool", k->tool->name, "arguments", k->args,
-			"agent", k->agent, "user", k->user,
-			"rule", json_array_size(k->rules) ? json_array_get(k->rules, 0) : json_null(),
-			"requested_at", k->requested_at, "deadline", k->deadline_at));
-	}
-	return json_pack("{s:o}", "approvals", list);
-}
-
-int call_approvals_decide(struct conn *c, const char *approval_id, bool approve,
-                          const char *reason, json_t **result, char *why, size_t whylen)
-{
-	struct server *s = c->srv;
-	const char *me = policy_principal_for_peer(s->config->policy, c->uid, c->gid);
-	struct call *k = find_held(s, approval_id);
-	if (!k) {
-		snprintf(why, whylen, "no call is waiting for approval as %.64s", approval_id);
-		return -1;
-	}
-	if (me && strcmp(me, k->agent) == 0) {
-		snprintf(why, whylen, "%s cannot decide on its own call", me);
-		return -1;
-	}
-	if (!may_decide(k, me)) {
-		char names[300];
-		snprintf(why, whylen, "%s may not decide on %s (its approvers: %s)",
-		         me ? me : "a caller with no principal", approval_id,
-		         approvers_text(k, names, sizeof names));
-		return -1;
-	}
-	json_t *peer = peer_json(c);
-	uint64_t seq = 0;
-	char text[300];
-	snprintf(text, sizeof text, "%s by %s%s%s", approve ? "approved" : "denied", me,
-	         reason && *reason ? ": " : "", reason && *reason ? reason : "");
-	int rc = audit_approval(k, approve ? "approved" : "denied", me, peer, text, &seq);
-	json_decref(peer);
-	if (rc != 0) {
-		snprintf(why, whylen, "the audit log cannot be written; nothing was decided");
-		return -1;
-	}
-	if (approve) {
-		k->approved_by = strdup(me);
-		unwatch_close(s, &k->w_timer, &k->w_timer.fd);
-		snprintf(k->decision_reason, sizeof k->decision_reason, "%s", text);
-		int queued = start_and_queue(k);
-		if (queued != 0) {
-			k->state = CALL_HELD;
-			end_held(k, "approved", queued == -2 ? "approved, but all dynamic uids are in use; "
-			         "the tool was not started" : "approved, but the audit log cannot be written; "
-			         "the tool was not started", seq);
-		}
-	} else {
-		end_held(k, "denied", text, seq);
-	}
-	*result = json_pack("{s:s, s:s, s:I}", "id", approval_id,
-	                    "decision", approve ? "approved" : "denied", "audit_seq", (json_int_t)seq);
-	return 0;
-}
-
-/* A held call the client withdrew (cancel, disconnect): audited, no reply. */
-static void withdraw_held(struct call *k, const char *why)
-{
-	uint64_t seq = 0;
-	k->cancelled = true;
-	audit_approval(k, "withdrawn", NULL, NULL, why, &seq);
-	end_held(k, "withdrawn", why, seq);
-}
-
-void call_end_all_held(struct server *s, const char *reason)
-{
-	for (struct call *k = s->calls, *next; k; k = next) {
-		next = k->all_next;
-		if (k->state != CALL_HELD)
-			continue;
-		uint64_t seq = 0;
-		audit_approval(k, "refused", NULL, NULL, reason, &seq);
-		end_held(k, "refused", reason, seq);
-	}
-}
-
-int call_refuse_pending_approvals(struct server *s, const char *log_path, struct tg_error *err)
-{
-	FILE *f = fopen(log_path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : tg_err_errno(err, "%s", log_path);
-	json_t *pending = json_object();   /* approval id -> its held decision record */
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (!strstr(line, "\"approval_id\""))
-			continue;
-		json_t *r = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
-		const char *ev = json_string_value(json_object_get(r, "event"));
-		const char *aid = json_string_value(json_object_get(r, "approval_id"));
-		if (ev && aid) {
-			if (strcmp(ev, "decision") == 0)
-				json_object_set(pending, aid, r);
-			else if (strcmp(ev, "approval") == 0)
-				json_object_del(pending, aid);
-		}
-		json_decref(r);
-	}
-	free(line);
-	fclose(f);
-	const char *aid;
-	json_t *r;
-	json_object_foreach(pending, aid, r) {
-		json_t *rec = json_pack("{s:s, s:O, s:O, s:s, s:O, s:s, s:s, s:O, s:O}",
-			"event", "approval", "tool", json_object_get(r, "tool"),
-			"args", json_object_get(r, "args"), "decision", "refused",
-			"rules", json_object_get(r, "rules"),
-			"reason", "the broker restarted before anyone decided; the call was refused",
-			"approval_id", aid, "request_seq", json_object_get(r, "seq"),
-			"requested_by", json_object_get(r, "agent"));
-		log_warn("call", "%s: refused, the broker restarted before anyone decided", aid);
-		server_audit(s, rec, NULL);
-	}
-	json_decref(pending);
-	return 0;
 }
