@@ -129,7 +129,8 @@ int sandbox_answer_seccomp(struct sandbox_child *c, const struct seccomp_program
                            struct seccomp_verdict *v, pid_t *killed, bool *odd);
 
 /* Open the gate: the confined child execs the tool.  0, or -1 (the child
-   is gone; its status fd says why). */
+   is gone; its status fd says why).  The caller ignores SIGPIPE, as the
+   broker does: a gate whose child died is a pipe without a reader. */
 int sandbox_release(struct sandbox_child *c);
 
 /* SIGKILL the child (and with it its whole pid namespace).  0 or -1. */

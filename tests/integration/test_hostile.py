@@ -163,15 +163,18 @@ class Case:
     the exact detail, a regular expression it must match, or a check of the
     whole result (for the cases that are killed rather than refused)."""
 
-    def __init__(self, name, prog, *args, detail=None, match=None, check=None, limits=None, env=None):
+    def __init__(self, name, prog, *args, detail=None, match=None, check=None, limits=None, env=None,
+                 network="none"):
         self.name, self.prog, self.args = name, prog, [str(a) for a in args]
         self.detail, self.match, self.check = detail, match, check
-        self.limits, self.env = limits, env
+        self.limits, self.env, self.network = limits, env, network
 
     def tool(self):
-        return tool_file("h." + self.name, [H(self.prog)] + self.args,
-                         limits=dict(LIMITS, **(self.limits or {})),
-                         env=dict({"LANG": "C.UTF-8"}, **(self.env or {})))
+        t = tool_file("h." + self.name, [H(self.prog)] + self.args,
+                      limits=dict(LIMITS, **(self.limits or {})),
+                      env=dict({"LANG": "C.UTF-8"}, **(self.env or {})))
+        t["sandbox"]["network"] = self.network
+        return t
 
 
 def shm_stays_private(r):
@@ -296,6 +299,11 @@ def cases():
              detail="connect 127.0.0.1:%d: Permission denied" % TCP_PORT),  # Landlock: no TCP at all
         Case("net_external", "net_external", detail="udp connect 1.1.1.1:53: Network is unreachable; "
              "tcp connect 1.1.1.1:80: Permission denied"),
+        # network "loopback": its own lo is up (so TCP is allowed and a port
+        # nobody listens on refuses), and the host's listener on the same
+        # port of 127.0.0.1 is another namespace's.
+        Case("tcp_connect_loopback", "tcp_connect", TCP_PORT, network="loopback",
+             detail="connect 127.0.0.1:%d: Connection refused" % TCP_PORT),
         Case("abstract_unix", "abstract_unix", ABSTRACT, detail="connect @%s: Connection refused" % ABSTRACT),
         Case("socket_alg", "socket_family", "alg", detail=refused("socket(alg)")),
         Case("socket_vsock", "socket_family", "vsock", detail=refused("socket(vsock)")),

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -129,7 +130,7 @@ TEST(a_missing_executable_is_reported_on_the_status_pipe)
 	struct sandbox_child c;
 	struct tg_error err;
 	CHECK(sandbox_spawn(&t, -1, t.uid, t.gid, &nocg, &c, &err) == 0);
-	CHECK(sandbox_release(&c) == 0);
+	sandbox_release(&c);   /* fails (EPIPE) if the child is gone already: either way */
 	char status[256];
 	status_text(c.status_fd, status, sizeof status, 5000);
 	CHECK_STREQ(status, "opening the executable: No such file or directory");
@@ -237,6 +238,9 @@ TEST(exit_statuses_are_described_in_words)
 int main(void)
 {
 	struct tg_error err;
+	/* As in the broker: a write to a gate whose child is gone is EPIPE,
+	   not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	static const char *const defaults[] = { "/usr", "/lib", "/lib64", "/bin", "/sbin",
 	                                        "/etc/ld.so.cache", NULL };
 	if (fsview_plan(&view, defaults, NULL, true, "/usr/bin/true", false, "test", &err) != 0) {
