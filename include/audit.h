@@ -30,7 +30,10 @@ struct audit_log;
  * Open (creating STATE_DIR/audit/ and STATE_DIR/keys/ as needed, mode 0700)
  * the log of state_dir.  The audit key is STATE_DIR/keys/audit.key (created
  * with audit.pub on first start).  The last line is read back to continue the
- * sequence and the chain; a last line that does not verify is an error.
+ * sequence and the chain; a last line that does not verify is an error.  A
+ * torn last line (no newline: a crash cut its one write, so it was never
+ * acknowledged) is copied to audit/torn-<offset>.bin, cut off, and a
+ * "log_repaired" record saying so is written.
  */
 struct audit_log *audit_open(const char *state_dir, struct tg_error *err);
 
@@ -46,6 +49,14 @@ int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct 
 
 /* Write all queued records (one write) and fdatasync once.  0 or -1. */
 int audit_sync(struct audit_log *a, struct tg_error *err);
+
+/*
+ * After a failure (ENOSPC, EIO, EROFS, ...): cut the file back to its last
+ * durable length and write every queued record again.  1 when the log works
+ * again, 0 when it had not failed, -1 (with err) when it still fails.
+ */
+int audit_recover(struct audit_log *a, struct tg_error *err);
+bool audit_failed(const struct audit_log *a);
 
 /* Has anything been queued since the last sync? */
 bool audit_pending(const struct audit_log *a);

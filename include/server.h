@@ -120,6 +120,7 @@ struct server {
 	struct cgroup_tree *cgroups; /* the broker's cgroup subtree (maybe kind NONE) */
 	struct cgroup_pool cgpool;   /* call cgroups made and removed while idle */
 	struct spares spares;        /* confined children ready for a next call */
+	uint64_t audit_failed_at_ms, audit_retry_ms;  /* while audit_error is set */
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
 	struct watch kaudit_w;

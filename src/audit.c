@@ -74,6 +74,11 @@ struct audit_log {
 	size_t queue_len, queue_cap, queue_written;
 	bool failed;
 	char failure[TG_ERROR_MAX];      /* why, for every later refusal */
+	off_t durable_size;              /* the file's length after the last good sync */
+	/* A torn last line found at open (see recover_tail), for the record
+	   audit_open writes about it. */
+	size_t torn_bytes;
+	char torn_saved[PATH_MAX];       /* where its bytes were kept */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -514,10 +519,36 @@ static int read_line_before(int fd, const char *path, off_t end, char **line, si
 	return 0;
 }
 
+/* Copy the torn bytes [from, to) of the log to audit/torn-<offset>.bin (0600). */
+static int save_torn(struct audit_log *a, int fd, off_t from, off_t to, struct tg_error *err)
+{
+	size_t n = (size_t)(to - from);
+	if (n > AUDIT_LINE_MAX + 1)
+		n = AUDIT_LINE_MAX + 1;
+	char *buf = malloc(n ? n : 1);
+	if (!buf)
+		return tg_err(err, "%s: out of memory", a->path);
+	if (pread_full(fd, buf, n, from) < 0) {
+		free(buf);
+		return tg_err_errno(err, "%s: read failed", a->path);
+	}
+	const char *slash = strrchr(a->path, '/');
+	int dl = slash ? (int)(slash - a->path) : 0;
+	snprintf(a->torn_saved, sizeof a->torn_saved, "%.*s/torn-%lld.bin", dl, a->path, (long long)from);
+	int out = open(a->torn_saved, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int rc = 0;
+	if (out < 0 || write(out, buf, n) != (ssize_t)n || fsync(out) < 0)
+		rc = tg_err_errno(err, "%s: cannot keep the torn line", a->torn_saved);
+	if (out >= 0)
+		close(out);
+	free(buf);
+	return rc;
+}
+
 /*
  * Continue the sequence and the chain from the log's last line, which must
  * be complete and verify with our key.  A torn tail (a crash mid-write) is
- * named by the seq it would have had; repairing it is not done here.
+ * kept aside and cut off (see below).
  */
 static int recover_tail(struct audit_log *a, struct tg_error *err)
 {
@@ -562,8 +593,24 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 				goto out;
 			}
 		}
-		tg_err(err, "%s: seq %llu: truncated (no newline at end of file)", a->path,
-		       (unsigned long long)seq + 1);
+		/* A record reaches the file in one write and is acknowledged only
+		   after that write's fdatasync, so a line without its newline was
+		   never acknowledged: a crash cut it.  Keep its bytes aside for
+		   whoever investigates, cut it off, and go on from the last
+		   complete record (audit_open then writes a record saying so). */
+		if (save_torn(a, fd, torn_start, st.st_size, err) < 0 ||
+		    ftruncate(a->fd, torn_start) < 0) {
+			tg_err_prefix(err, "%s: seq %llu: truncated (no newline at end of file), and it "
+			              "could not be repaired", a->path, (unsigned long long)seq + 1);
+			goto out;
+		}
+		a->torn_bytes = (size_t)(st.st_size - torn_start);
+		if (seq > 0) {
+			a->last_seq = seq;
+			sha256_hex(line, len, a->prev_hex);
+		}
+		a->durable_size = torn_start;
+		rc = 0;
 		goto out;
 	}
 	if (read_line_before(fd, a->path, st.st_size - 1, &line, &len, err) < 0)
@@ -574,6 +621,7 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 	}
 	a->last_seq = seq;
 	sha256_hex(line, len, a->prev_hex);
+	a->durable_size = st.st_size;
 	rc = 0;
 out:
 	free(line);
@@ -720,6 +768,17 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 	}
 	close(dfd);
 	a->durable_seq = a->last_seq;
+	if (a->torn_bytes) {
+		json_t *rec = json_pack("{s:s, s:s, s:I, s:s}", "event", "log_repaired",
+			"reason", "a torn last line, never acknowledged (the broker stopped in the middle of "
+			"writing it), was cut off at start; its bytes are kept in torn_saved",
+			"torn_bytes", (json_int_t)a->torn_bytes, "torn_saved", a->torn_saved);
+		uint64_t seq;
+		int rc = rec ? audit_append(a, rec, &seq, err) : tg_err(err, "out of memory");
+		json_decref(rec);
+		if (rc < 0 || audit_sync(a, err) < 0)
+			goto fail;
+	}
 	return a;
 fail:
 	if (a->fd >= 0)
@@ -866,9 +925,32 @@ int audit_sync(struct audit_log *a, struct tg_error *err)
 		return mark_failed(a, "fdatasync", err);
 	}
 	a->durable_seq = a->last_seq;
+	a->durable_size += (off_t)a->queue_len;
 	a->queue_len = 0;
 	a->queue_written = 0;
 	return 0;
+}
+
+int audit_recover(struct audit_log *a, struct tg_error *err)
+{
+	if (!a->failed)
+		return 0;
+	/* Back to the last durable state: whatever part of the failed write
+	   reached the file goes, then the whole queue is written again. */
+	a->failed = false;
+	if (ftruncate(a->fd, a->durable_size) < 0) {
+		mark_failed(a, "ftruncate", err);
+		return -1;
+	}
+	a->queue_written = 0;
+	if (audit_sync(a, err) < 0)
+		return -1;
+	return 1;
+}
+
+bool audit_failed(const struct audit_log *a)
+{
+	return a->failed;
 }
 
 bool audit_pending(const struct audit_log *a)

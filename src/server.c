@@ -31,6 +31,8 @@
 #define READ_CHUNK (64 * 1024)
 #define NETNS_POOL_TARGET 4    /* enough for a burst; refilled while idle */
 #define CGROUP_POOL_TARGET 4
+/* How often a failed audit log is tried again. */
+#define AUDIT_RETRY_MS 1000
 #define OUT_MAX    (64u * 1024 * 1024)  /* a client that stops reading is dropped */
 
 /* ---- the kernel's audit log (kaudit.h) ---- */
@@ -145,13 +147,39 @@ void server_unwatch(struct server *s, struct watch *w)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
-/* Remember the first audit failure: from then on no call starts. */
+/* Remember the first audit failure: from then on no call starts, until the
+   log can be written again (try_audit_recovery). */
 static void note_audit_failure(struct server *s, const struct tg_error *err)
 {
 	if (s->audit_error[0])
 		return;
 	memcpy(s->audit_error, err->msg, sizeof s->audit_error);
+	s->audit_failed_at_ms = server_now_ms();
+	s->audit_retry_ms = s->audit_failed_at_ms + AUDIT_RETRY_MS;
 	log_error("audit", "the audit log cannot be written; no call will start: %s", err->msg);
+}
+
+/* Every AUDIT_RETRY_MS while the log is failed: write what is queued again;
+   once that works, calls start again, and a record says how long it was out. */
+static void try_audit_recovery(struct server *s)
+{
+	uint64_t now = server_now_ms();
+	if (!s->audit_error[0] || now < s->audit_retry_ms)
+		return;
+	s->audit_retry_ms = now + AUDIT_RETRY_MS;
+	struct tg_error err;
+	if (audit_recover(s->audit, &err) < 0)
+		return;
+	char was[sizeof s->audit_error];
+	memcpy(was, s->audit_error, sizeof was);
+	s->audit_error[0] = '\0';
+	uint64_t down = now - s->audit_failed_at_ms;
+	log_info("audit", "the audit log can be written again after %llu ms; calls start again",
+	         (unsigned long long)down);
+	server_audit(s, json_pack("{s:s, s:s, s:I}", "event", "audit_recovered", "reason", was,
+	                          "duration_ms", (json_int_t)down), NULL);
+	if (audit_sync(s->audit, &err) != 0)
+		note_audit_failure(s, &err);
 }
 
 int server_audit(struct server *s, json_t *fields, uint64_t *seq)
@@ -664,6 +692,9 @@ int server_run(struct server *s, struct tg_error *err)
 	(void)err;
 	while (!s->stop) {
 		int timeout = -1;
+		try_audit_recovery(s);
+		if (s->audit_error[0])
+			timeout = AUDIT_RETRY_MS;
 		if (s->draining) {
 			uint64_t now = server_now_ms();
 			if (s->ncalls == 0) {

@@ -683,11 +683,25 @@ def when_the_audit_log_cannot_be_written_no_tool_starts_and_callers_are_told_why
         contains(e["message"], "No space left on device); no call can start")
         ran = b6.log().count("echo for agent: exited with status 0")
         # Only complete lines count: the write that hit the full disk may
-        # have left a torn last line (repairing it at restart is issue 5's).
+        # have left a torn last line (the recovery below cuts it).
         complete = open(b6.audit_log, "rb").read().split(b"\n")[:-1]
         started = len([l for l in complete if json.loads(l)["event"] == "exec_start"])
         eq(ran, started, "every tool that ran has its start record on disk")
         eq(c.request("ping")["result"], {}, "the broker stays up")
+        st = c.request("toolgate/status", {})["result"]
+        contains(st["audit_error"], "No space left on device")
+        # Room again: the broker recovers by itself, within its retry period.
+        os.unlink(os.path.join(b6.state, "filler"))
+        wait_until(lambda: not c.request("toolgate/status", {})["result"]["audit_error"], 5,
+                   "the audit log to be writable again")
+        r = c.call("echo", {"msg": "recovered"})
+        eq((r["isError"], json.loads(text_of(r))), (False, {"msg": "recovered"}))
+        recs = [json.loads(l) for l in open(b6.audit_log, "rb").read().split(b"\n")[:-1]]
+        rec = [x for x in recs if x["event"] == "audit_recovered"]
+        eq(len(rec), 1, "one audit_recovered record")
+        contains(rec[0]["reason"], "No space left on device")
+        p = run([TOOLGATE, "audit", "verify", b6.audit_log, "--key", b6.audit_pub])
+        eq(p.returncode, 0, p.stdout + p.stderr)
     finally:
         b6.stop(signal.SIGKILL)
         b6.proc = None  # killed on purpose: no log dump
