@@ -30,7 +30,8 @@
 
 static const char verify_usage[] = "usage: toolgate audit verify LOG --key AUDIT.pub [--json]";
 static const char show_usage[] =
-	"usage: toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]";
+	"usage: toolgate audit show LOG [--tool T] [--user U] [--agent A] [--decision D] [--since TIME]\n"
+	"                           [--until TIME] [--json]";
 static const char keygen_usage[] = "usage: toolgate keygen --out PREFIX";
 
 static int verify_report(bool json, const char *log, bool valid, uint64_t records,
@@ -260,8 +261,9 @@ int cli_audit_show(int argc, char **argv)
 {
 	static const char cmd[] = "toolgate audit show";
 	const char *log = NULL, *tool = NULL, *user = NULL, *agent = NULL, *since = NULL;
+	const char *until = NULL, *decision = NULL;
 	bool json = false, options_done = false;
-	int64_t since_ms = 0;
+	int64_t since_ms = 0, until_ms = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -282,6 +284,8 @@ int cli_audit_show(int argc, char **argv)
 			if ((m = cli_opt_value(argc, argv, &i, "--tool", &tool)) == 0 &&
 			    (m = cli_opt_value(argc, argv, &i, "--user", &user)) == 0 &&
 			    (m = cli_opt_value(argc, argv, &i, "--agent", &agent)) == 0 &&
+			    (m = cli_opt_value(argc, argv, &i, "--decision", &decision)) == 0 &&
+			    (m = cli_opt_value(argc, argv, &i, "--until", &until)) == 0 &&
 			    (m = cli_opt_value(argc, argv, &i, "--since", &since)) == 0)
 				return cli_usage_error(cmd, show_usage, "unknown option %s", arg);
 			if (m < 0)
@@ -297,6 +301,9 @@ int cli_audit_show(int argc, char **argv)
 	if (since && !parse_time_ms(since, &since_ms))
 		return cli_usage_error(cmd, show_usage,
 		                   "--since: not an RFC 3339 time or YYYY-MM-DD date: %s", since);
+	if (until && !parse_time_ms(until, &until_ms))
+		return cli_usage_error(cmd, show_usage,
+		                   "--until: not an RFC 3339 time or YYYY-MM-DD date: %s", until);
 
 	FILE *f = fopen(log, "re");
 	if (!f) {
@@ -334,11 +341,13 @@ int cli_audit_show(int argc, char **argv)
 			continue;
 		}
 		bool match = filter_matches(rec, "tool", tool) && filter_matches(rec, "user", user) &&
-		             filter_matches(rec, "agent", agent);
-		if (match && since) {
+		             filter_matches(rec, "agent", agent) && filter_matches(rec, "decision", decision);
+		if (match && (since || until)) {
+			/* --since inclusive, --until exclusive: consecutive windows never overlap. */
 			json_t *t = json_object_get(rec, "time");
 			int64_t ms;
-			match = json_is_string(t) && parse_time_ms(json_string_value(t), &ms) && ms >= since_ms;
+			match = json_is_string(t) && parse_time_ms(json_string_value(t), &ms) &&
+			        (!since || ms >= since_ms) && (!until || ms < until_ms);
 		}
 		if (match) {
 			if (json)

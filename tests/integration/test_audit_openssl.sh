@@ -181,9 +181,21 @@ else fail "audit show --since: filters by time" "rc=$rc out=$out out2=$out2"; fi
 
 out=$(tg_audit show "$log" --since yesterday 2>&1); rc=$?
 want="toolgate audit show: --since: not an RFC 3339 time or YYYY-MM-DD date: yesterday
-usage: toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]"
+usage: toolgate audit show LOG [--tool T] [--user U] [--agent A] [--decision D] [--since TIME]
+                           [--until TIME] [--json]"
 if [ $rc = 2 ] && [ "$out" = "$want" ]; then ok "audit show --since garbage: usage, exit 2"
 else fail "audit show --since garbage: usage, exit 2" "rc=$rc out=$out"; fi
+
+out=$(tg_audit show "$log" --until 2000-01-01 2>&1); rc=$?
+out2=$(tg_audit show "$log" --since 2000-01-01 --until 2999-01-01 2>&1)
+if [ $rc = 0 ] && [ -z "$out" ] && [ "$(printf '%s\n' "$out2" | wc -l)" -eq 8 ]; then
+	ok "audit show --until: filters by time (exclusive)"
+else fail "audit show --until: filters by time (exclusive)" "rc=$rc out=$out out2=$out2"; fi
+
+out=$(tg_audit show "$log" --json --decision permit 2>&1); rc=$?
+want=$(grep '"decision":"permit"' "$log")
+if [ $rc = 0 ] && [ -n "$want" ] && [ "$out" = "$want" ]; then ok "audit show --decision: only those decisions"
+else fail "audit show --decision: only those decisions" "rc=$rc out=$out"; fi
 
 # Control characters from a record never reach the terminal.
 esc=$(printf '\033')
