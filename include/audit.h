@@ -65,6 +65,23 @@ uint64_t audit_last_seq(const struct audit_log *a);     /* last seq appended */
 uint64_t audit_durable_seq(const struct audit_log *a);  /* last seq on disk */
 const char *audit_key_id(const struct audit_log *a);
 
+/*
+ * Checkpoints (C2SP tlog-checkpoint signed notes over the RFC 6962 tree of
+ * the durable record lines, key name = origin = the broker id), written to
+ * STATE_DIR/audit/checkpoints/<size>.note: at least every
+ * AUDIT_CHECKPOINT_EVERY_RECORDS records, every AUDIT_CHECKPOINT_EVERY_MS
+ * with new records, and at stop.  audit_checkpoint_due says whether one is
+ * due now (and in *next_ms when the time-based one will be); the caller
+ * (the broker's loop) then calls audit_checkpoint, which writes it
+ * atomically (temporary file, fsync, rename).  0 or -1 with err.
+ */
+#define AUDIT_CHECKPOINT_EVERY_RECORDS 1000
+#define AUDIT_CHECKPOINT_EVERY_MS 10000
+bool audit_checkpoint_due(const struct audit_log *a, uint64_t now_ms, uint64_t *next_ms);
+int audit_checkpoint(struct audit_log *a, const char *origin, uint64_t now_ms, struct tg_error *err);
+/* Records in the tree (the durable ones). */
+uint64_t audit_tree_size(const struct audit_log *a);
+
 /* Sync and close. */
 void audit_close(struct audit_log *a);
 

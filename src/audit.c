@@ -36,6 +36,8 @@
 #include <sodium.h>
 
 #include "keys.h"
+#include "merkle.h"
+#include "note.h"
 
 /* Longest record line, without its newline; longer is an error both ways. */
 #define AUDIT_LINE_MAX (4u * 1024 * 1024)
@@ -79,6 +81,11 @@ struct audit_log {
 	   audit_open writes about it. */
 	size_t torn_bytes;
 	char torn_saved[PATH_MAX];       /* where its bytes were kept */
+	/* The RFC 6962 tree over the durable records (merkle.h): its compact
+	   range, and the last checkpoint written. */
+	struct merkle_compact tree;
+	char checkpoint_dir[PATH_MAX];
+	uint64_t checkpoint_size, checkpoint_ms;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -629,6 +636,37 @@ out:
 	return rc;
 }
 
+/* The Merkle tree of the records on disk: every line's leaf hash, read once
+   at open (about a second for a million records); from then on each sync
+   appends its lines (O(log n) each). */
+static int load_tree(struct audit_log *a, struct tg_error *err)
+{
+	struct line_reader r = { .fd = open(a->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) };
+	merkle_compact_init(&a->tree);
+	if (r.fd < 0)
+		return tg_err_errno(err, "%s: cannot open for reading", a->path);
+	int rc = 0;
+	for (;;) {
+		char *line;
+		size_t len;
+		bool complete;
+		int got = reader_next(&r, &line, &len, &complete);
+		if (got == 0 || !complete)
+			break;
+		if (got < 0) {
+			rc = tg_err_errno(err, "%s: reading record %llu for the Merkle tree", a->path,
+			                  (unsigned long long)a->tree.size + 1);
+			break;
+		}
+		merkle_hash leaf;
+		merkle_leaf_hash(line, len, leaf);
+		merkle_compact_append(&a->tree, leaf);
+	}
+	free(r.buf);
+	close(r.fd);
+	return rc;
+}
+
 /* ------------------------------------------------------------ opening */
 
 static int make_dir(const char *path, struct tg_error *err)
@@ -753,7 +791,9 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 			tg_err_errno(err, "%s: flock failed", a->path);
 		goto fail;
 	}
-	if (recover_tail(a, err) < 0)
+	if (recover_tail(a, err) < 0 || load_tree(a, err) < 0 ||
+	    join_path(a->checkpoint_dir, audit_dir, "checkpoints", err) < 0 ||
+	    make_dir(a->checkpoint_dir, err) < 0)
 		goto fail;
 	/*
 	 * What a crashed predecessor wrote may still be only in the page cache;
@@ -926,6 +966,14 @@ int audit_sync(struct audit_log *a, struct tg_error *err)
 	}
 	a->durable_seq = a->last_seq;
 	a->durable_size += (off_t)a->queue_len;
+	for (size_t i = 0; i < a->queue_len;) {
+		const char *nl = memchr(a->queue + i, '\n', a->queue_len - i);
+		size_t len = (size_t)(nl - (a->queue + i));
+		merkle_hash leaf;
+		merkle_leaf_hash(a->queue + i, len, leaf);
+		merkle_compact_append(&a->tree, leaf);
+		i += len + 1;
+	}
 	a->queue_len = 0;
 	a->queue_written = 0;
 	return 0;
@@ -971,6 +1019,69 @@ uint64_t audit_durable_seq(const struct audit_log *a)
 const char *audit_key_id(const struct audit_log *a)
 {
 	return a->key.key_id;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+bool audit_checkpoint_due(const struct audit_log *a, uint64_t now_ms, uint64_t *next_ms)
+{
+	if (a->tree.size == a->checkpoint_size)
+		return false;
+	uint64_t at = a->checkpoint_ms + AUDIT_CHECKPOINT_EVERY_MS;
+	if (next_ms)
+		*next_ms = at;
+	return a->tree.size - a->checkpoint_size >= AUDIT_CHECKPOINT_EVERY_RECORDS || now_ms >= at;
+}
+
+int audit_checkpoint(struct audit_log *a, const char *origin, uint64_t now_ms, struct tg_error *err)
+{
+	merkle_hash root;
+	char text[1024], path[PATH_MAX], tmp[PATH_MAX];
+	merkle_compact_root(&a->tree, root);
+	if (checkpoint_format(origin, a->tree.size, root, text, sizeof text) < 0)
+		return tg_err(err, "checkpoint: the origin \"%s\" does not fit", origin);
+	char *note = note_sign(text, origin, &a->key, err);
+	if (!note)
+		return tg_err_prefix(err, "checkpoint");
+	/* Written whole or not at all: a temporary file, fsync'd, renamed. */
+	int rc = -1;
+	if (snprintf(path, sizeof path, "%s/%llu.note", a->checkpoint_dir,
+	             (unsigned long long)a->tree.size) >= (int)sizeof path ||
+	    snprintf(tmp, sizeof tmp, "%s/.%llu.note.tmp", a->checkpoint_dir,
+	             (unsigned long long)a->tree.size) >= (int)sizeof tmp) {
+		tg_err(err, "%s: path too long", a->checkpoint_dir);
+		goto out;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	size_t len = strlen(note);
+	if (fd < 0 || write(fd, note, len) != (ssize_t)len || fsync(fd) < 0) {
+		tg_err_errno(err, "%s: cannot write", tmp);
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	int dfd = open(a->checkpoint_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rename(tmp, path) < 0 || dfd < 0 || fsync(dfd) < 0) {
+		tg_err_errno(err, "%s: cannot put in place", path);
+		if (dfd >= 0)
+			close(dfd);
+		unlink(tmp);
+		goto out;
+	}
+	close(dfd);
+	a->checkpoint_size = a->tree.size;
+	a->checkpoint_ms = now_ms;
+	rc = 0;
+out:
+	free(note);
+	return rc;
+}
+
+uint64_t audit_tree_size(const struct audit_log *a)
+{
+	return a->tree.size;
 }
 
 void audit_close(struct audit_log *a)

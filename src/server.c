@@ -668,6 +668,20 @@ static void free_graveyards(struct server *s)
 	}
 }
 
+/* A signed checkpoint of the audit log, when one is due (audit.h), or
+   whenever there are records it would cover (at stop). */
+static void write_checkpoint(struct server *s, bool at_stop)
+{
+	struct tg_error err;
+	uint64_t now = server_now_ms(), next;
+	if (s->audit_error[0] || !s->audit)
+		return;
+	if (!audit_checkpoint_due(s->audit, at_stop ? UINT64_MAX : now, &next))
+		return;
+	if (audit_checkpoint(s->audit, s->opt.broker_id, now, &err) != 0)
+		log_warn("audit", "checkpoint: %s", err.msg);
+}
+
 /* The commit phase of one iteration (see server.h). */
 static void commit(struct server *s)
 {
@@ -677,6 +691,7 @@ static void commit(struct server *s)
 		if (audit_sync(s->audit, &err) != 0)
 			note_audit_failure(s, &err);
 	}
+	write_checkpoint(s, false);
 	call_release_gated(s);
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
@@ -705,6 +720,13 @@ int server_run(struct server *s, struct tg_error *err)
 				s->drain_deadline_ms = now + 5000; /* reaping; then give up */
 			}
 			timeout = (int)(s->drain_deadline_ms > now ? s->drain_deadline_ms - now : 0) + 1;
+		}
+		/* The time-based checkpoint: wake up for it. */
+		uint64_t cp_at = 0, now_ms = server_now_ms();
+		if (!s->audit_error[0] && audit_checkpoint_due(s->audit, UINT64_MAX, &cp_at)) {
+			uint64_t wait = cp_at > now_ms ? cp_at - now_ms + 1 : 0;
+			if (timeout < 0 || wait < (uint64_t)timeout)
+				timeout = (int)wait;
 		}
 		/* With nothing else to do, make a network namespace for a later
 		   call (see sandbox.h); never while events wait. */
@@ -758,6 +780,8 @@ int server_run(struct server *s, struct tg_error *err)
 	server_audit(s, json_pack("{s:s, s:s, s:I}", "event", "broker_stop", "reason",
 	                          "SIGTERM: drained", "calls", (json_int_t)s->calls_total), NULL);
 	commit(s);
+	/* The last checkpoint covers the broker_stop record too. */
+	write_checkpoint(s, true);
 	log_info("broker", "stopped after %llu calls", (unsigned long long)s->calls_total);
 	return 0;
 }
