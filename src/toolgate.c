@@ -6,6 +6,7 @@
  */
 #include "cli_approvals.h"
 #include "cli_audit.h"
+#include "cli_proof.h"
 #include "cli_policy.h"
 #include "cli_token.h"
 #include "client.h"
@@ -325,6 +326,12 @@ int main(int argc, char **argv)
 			return cli_audit_verify(sub_argc - 1, sub_argv + 1);
 		if (strcmp(sub_argv[1], "show") == 0)
 			return cli_audit_show(sub_argc - 1, sub_argv + 1);
+		if (strcmp(sub_argv[1], "checkpoint") == 0)
+			return cli_audit_checkpoint(sub_argc - 1, sub_argv + 1);
+		if (strcmp(sub_argv[1], "prove") == 0)
+			return cli_audit_prove(sub_argc - 1, sub_argv + 1);
+		if (strcmp(sub_argv[1], "consistency") == 0)
+			return cli_audit_consistency(sub_argc - 1, sub_argv + 1);
 	}
 	fprintf(stderr, "toolgate: unknown command \"%s\"\n", cmd);
 	usage(stderr);
