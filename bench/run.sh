@@ -262,6 +262,35 @@ if [ -n "$LAYERS" ]; then
 	fi
 fi
 
+# The audit log: append rates with group commit, and how fast a log of
+# BENCH_AUDIT_RECORDS records (default 1,000,000) verifies, with every
+# signature and in Merkle-only mode (against its checkpoint).
+AUDITB=$B/audit
+audit_out=
+AREC=${BENCH_AUDIT_RECORDS:-1000000}
+if [ ! -x "$AUDITB" ] || [ -n "$(find bench/audit.c -newer "$AUDITB")" ]; then
+	make --no-print-directory "$AUDITB" >&2 || AUDITB=
+fi
+if [ -n "$AUDITB" ] && [ -x bin/toolgate ]; then
+	ADIR=$(mktemp -d /tmp/toolgate-bench-audit.XXXXXX)
+	echo "  audit log: append rates, then a $AREC-record log verified ..." >&2
+	audit_out=$("$AUDITB" --state "$ADIR/rates" --rates --seconds 3) || failed=1
+	if "$AUDITB" --state "$ADIR/big" --fill "$AREC"; then
+		t0=$(date +%s.%N)
+		bin/toolgate audit verify "$ADIR/big/audit/audit.log" --key "$ADIR/big/keys/audit.pub" >/dev/null || failed=1
+		t1=$(date +%s.%N)
+		bin/toolgate audit verify "$ADIR/big/audit/audit.log" --key "$ADIR/big/keys/audit.pub" \
+			--checkpoint "$ADIR/big/audit/checkpoints/$AREC.note" --merkle-only >/dev/null || failed=1
+		t2=$(date +%s.%N)
+		audit_out=$(printf '%s\n%s\n%s' "$audit_out" \
+			"$(awk -v a="$t0" -v b="$t1" -v n="$AREC" 'BEGIN { printf "  %-40s %12.1f s (%.0f records/s)", "verify " n " records, every signature", b - a, n / (b - a) }')" \
+			"$(awk -v a="$t1" -v b="$t2" -v n="$AREC" 'BEGIN { printf "  %-40s %12.1f s (%.0f records/s)", "verify " n " records, Merkle only", b - a, n / (b - a) }')")
+	else
+		failed=1
+	fi
+	rm -rf "$ADIR"
+fi
+
 # ---- the report ----
 floor_p50=$(field "$res_floor" p50_us)
 floor_p99=$(field "$res_floor" p99_us)
@@ -308,6 +337,12 @@ if [ "$have_toolgate" = 1 ]; then
 	latency_row "toolgate call (sequential)" "$res_tg"
 else
 	printf '  %-32s %s\n' "toolgate call (sequential)" "skipped: toolgated not built or not answering"
+fi
+
+if [ -n "$audit_out" ]; then
+	echo
+	printf '  %s\n' "audit log (real audit.c; ~500-byte decision records)"
+	printf '%s\n' "$audit_out"
 fi
 
 if [ -n "$layers_out" ]; then
