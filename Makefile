@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
 
-PKGS := libseccomp libcap jansson libsodium libcrypto
+PKGS := libseccomp libcap jansson libsodium libcrypto libssl
 
 ifeq ($(SAN),1)
 O      := build/asan

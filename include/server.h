@@ -68,6 +68,10 @@ struct server_options {
 	uid_t dynamic_first, dynamic_last;  /* run_as "dynamic" range; default 61184-65519 */
 	bool kernel_audit;           /* turn the kernel's audit switch on while running */
 	unsigned spares;             /* spare sandboxes per tool (spare.h); default 2, 0: none */
+	/* Forwarding of the audit log (forward.h): host NULL = none. */
+	const char *forward_host;
+	unsigned forward_port;
+	const char *forward_ca, *forward_cert, *forward_key;
 };
 
 void server_options_defaults(struct server_options *o);
@@ -123,6 +127,7 @@ struct server {
 	uint64_t audit_failed_at_ms, audit_retry_ms;  /* while audit_error is set */
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
+	struct forwarder *forwarder; /* ships the audit log to a collector; or NULL */
 	struct watch kaudit_w;
 	char kaudit_state[200];      /* for toolgate/status: on, or why not */
 	int kaudit_restore;          /* the audit switch to put back at stop, or -1 */

@@ -11,6 +11,6 @@ opt="-O2 -D_FORTIFY_SOURCE=2"
 [ "${SAN:-0}" = 1 ] && opt="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 exec gcc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral $opt -g \
 	-fstack-protector-strong -fPIE -fstack-clash-protection -fcf-protection -Iinclude -Itests/unit -D_GNU_SOURCE \
-	$(pkg-config --cflags libseccomp libcap jansson libsodium libcrypto) \
+	$(pkg-config --cflags libseccomp libcap jansson libsodium libcrypto libssl) \
 	-pie -Wl,-z,relro,-z,now -o "$out" "$@" \
-	$(pkg-config --libs libseccomp libcap jansson libsodium libcrypto)
+	$(pkg-config --libs libseccomp libcap jansson libsodium libcrypto libssl)

@@ -7,6 +7,7 @@
  * request, so that a reload that changes principals takes effect at once.
  */
 #include "mcp.h"
+#include "forward.h"
 #include "sandbox.h"
 #include "audit.h"
 #include "call.h"
@@ -126,6 +127,14 @@ static void handle_status(struct conn *c, const json_t *id)
 	json_object_set_new(r, "cgroup_pool", json_pack("{s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->cgpool.nready, "made", (json_int_t)s->cgpool.made,
 		"taken", (json_int_t)s->cgpool.taken, "missed", (json_int_t)s->cgpool.missed));
+	if (s->forwarder) {
+		struct forward_status fs;
+		forward_status(s->forwarder, &fs);
+		json_object_set_new(r, "forward", json_pack("{s:b, s:I, s:I, s:I, s:s}",
+			"connected", fs.connected, "sent_seq", (json_int_t)fs.sent_seq,
+			"delivered_seq", (json_int_t)fs.delivered_seq, "behind", (json_int_t)fs.behind,
+			"last_error", fs.last_error));
+	}
 	json_object_set_new(r, "spares", json_pack("{s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->spares.n, "made", (json_int_t)s->spares.made,
 		"used", (json_int_t)s->spares.used, "discarded", (json_int_t)s->spares.discarded));

@@ -7,6 +7,7 @@
 #include "call.h"
 #include "config.h"
 #include "framing.h"
+#include "forward.h"
 #include "kaudit.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -15,6 +16,7 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -649,6 +651,20 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 		return tg_err_prefix(err, "refusing pending approvals");
 	if (audit_sync(s->audit, err) != 0)
 		return tg_err_prefix(err, "audit log");
+	if (o->forward_host) {
+		char fwd_log[PATH_MAX], cursor[PATH_MAX];
+		snprintf(fwd_log, sizeof fwd_log, "%.4000s/audit/audit.log", o->state_dir);
+		snprintf(cursor, sizeof cursor, "%.4000s/audit/forward.cursor", o->state_dir);
+		struct forward_options fo = {
+			.host = o->forward_host, .port = o->forward_port, .ca_file = o->forward_ca,
+			.cert_file = o->forward_cert, .key_file = o->forward_key, .log_path = fwd_log,
+			.cursor_path = cursor, .broker_id = o->broker_id,
+		};
+		if (forward_start(&s->forwarder, &fo, err) != 0)
+			return tg_err_prefix(err, "--forward");
+		log_info("audit", "forwarding the audit log to %s:%u", o->forward_host,
+		         o->forward_port ? o->forward_port : FORWARD_DEFAULT_PORT);
+	}
 	log_info("broker", "listening on %s as broker %s: %zu tools from %s", o->socket_path,
 	         o->broker_id, s->config->ntools, s->config->dir);
 	return 0;
@@ -796,6 +812,9 @@ void server_fini(struct server *s)
 	if (s->owns_socket_path)
 		unlink(s->opt.socket_path);
 	spares_fini(s);
+	/* After the last record is on disk, so that it goes out too. */
+	forward_stop(s->forwarder, NULL);
+	s->forwarder = NULL;
 	netns_pool_fini(&s->netns);
 	cgroup_pool_fini(&s->cgpool);
 	kaudit_stop(s);

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 "                 [--max-message BYTES] [--max-calls N] [--max-calls-per-connection N]\n"
 "                 [--max-connections N] [--grace SECONDS] [--clock-skew SECONDS]\n"
 "                 [--dynamic-uids FIRST-LAST] [--spare-sandboxes N] [--kernel-audit]\n"
+"                 [--forward HOST[:PORT] --forward-ca FILE [--forward-cert FILE --forward-key FILE]]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -43,6 +44,10 @@ static void usage(FILE *f)
 "  --dynamic-uids FIRST-LAST  uids for tools with run_as \"dynamic\" (default 61184-65519)\n"
 "  --spare-sandboxes N  sandboxes kept ready for the next call of the tool last called\n"
 "                       (default 2; 0 builds each call's sandbox when the call comes)\n"
+"  --forward HOST[:PORT] ship every audit record, in order, to a syslog collector over TLS\n"
+"                       (RFC 5424 messages, RFC 5425 framing; port 6514 by default)\n"
+"  --forward-ca FILE    the CAs the collector's certificate must chain to (required with --forward)\n"
+"  --forward-cert FILE, --forward-key FILE   a client certificate and key, for mutual TLS\n"
 "  --kernel-audit       turn the kernel's audit switch on (auditctl -e 1) while running, so that\n"
 "                       each Landlock refusal is named by path (it is restored at stop)\n");
 }
@@ -81,7 +86,8 @@ static int detach(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES };
+	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES, O_FWD,
+	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -100,6 +106,10 @@ int main(int argc, char **argv)
 		{ "dynamic-uids", required_argument, NULL, O_DYNUIDS },
 		{ "kernel-audit", no_argument, NULL, O_KAUDIT },
 		{ "spare-sandboxes", required_argument, NULL, O_SPARES },
+		{ "forward", required_argument, NULL, O_FWD },
+		{ "forward-ca", required_argument, NULL, O_FWD_CA },
+		{ "forward-cert", required_argument, NULL, O_FWD_CERT },
+		{ "forward-key", required_argument, NULL, O_FWD_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -181,6 +191,36 @@ int main(int argc, char **argv)
 		case O_KAUDIT:
 			o.kernel_audit = true;
 			break;
+		case O_FWD: {
+			/* HOST, HOST:PORT, or [IPv6]:PORT */
+			static char fhost[256];
+			const char *colon = strrchr(optarg, ':');
+			const char *close = strchr(optarg, ']');
+			size_t hl = colon && (!close || colon > close) ? (size_t)(colon - optarg) : strlen(optarg);
+			if (optarg[0] == '[' && close)
+				hl = (size_t)(close - optarg - 1);
+			if (hl == 0 || hl >= sizeof fhost) {
+				fprintf(stderr, "toolgated: --forward: \"%s\" is not HOST[:PORT]\n", optarg);
+				return 2;
+			}
+			memcpy(fhost, optarg + (optarg[0] == '[' ? 1 : 0), hl);
+			fhost[hl] = '\0';
+			o.forward_host = fhost;
+			if (colon && (!close || colon > close)) {
+				if (parse_uint("--forward (port)", colon + 1, 65535, &v)) return 2;
+				o.forward_port = (unsigned)v;
+			}
+			break;
+		}
+		case O_FWD_CA:
+			o.forward_ca = optarg;
+			break;
+		case O_FWD_CERT:
+			o.forward_cert = optarg;
+			break;
+		case O_FWD_KEY:
+			o.forward_key = optarg;
+			break;
 		case O_SPARES:
 			if (parse_uint("--spare-sandboxes", optarg, 4, &v)) return 2;
 			o.spares = (unsigned)v;
@@ -202,6 +242,14 @@ int main(int argc, char **argv)
 		o.broker_id = host;
 	}
 
+	if (o.forward_host && !o.forward_ca) {
+		fprintf(stderr, "toolgated: --forward needs --forward-ca FILE: the collector's certificate is always verified\n");
+		return 2;
+	}
+	if ((o.forward_cert != NULL) != (o.forward_key != NULL)) {
+		fprintf(stderr, "toolgated: --forward-cert and --forward-key go together\n");
+		return 2;
+	}
 	struct tg_error err;
 	if (check) {
 		struct config *c = config_load(o.config_dir, &err);
