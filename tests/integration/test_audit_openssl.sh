@@ -23,7 +23,8 @@ check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name" "command f
 
 writer=$work/audit_writer
 if ! scripts/build-one.sh "$writer" tests/integration/audit_writer.c \
-	src/keys.c src/audit.c src/cli_audit.c src/cli_util.c src/error.c >"$work/build.log" 2>&1; then
+	src/keys.c src/audit.c src/merkle.c src/note.c src/cli_audit.c src/cli_proof.c src/cli_util.c \
+	src/error.c >"$work/build.log" 2>&1; then
 	cat "$work/build.log"
 	fail build_audit_writer "scripts/build-one.sh failed"
 	echo "$passed passed, $failed failed"
@@ -133,13 +134,13 @@ if [ $rc = 1 ] && [ "$out" = '{"valid":false,"records":2,"error":"seq 3: signatu
 else fail "audit verify --json: invalid" "rc=$rc out=$out"; fi
 
 out=$(tg_audit verify "$log" --key "$pub" --checkpoint "$work/x.note" 2>&1); rc=$?
-if [ $rc = 2 ] && [ "$out" = "toolgate audit verify: --checkpoint is not supported yet" ]; then
-	ok "audit verify --checkpoint: exit 2, not supported yet"
-else fail "audit verify --checkpoint: exit 2, not supported yet" "rc=$rc out=$out"; fi
+if [ $rc = 1 ] && [ "$out" = "$log: $work/x.note: cannot open: No such file or directory" ]; then
+	ok "audit verify --checkpoint with a missing checkpoint: names it, exit 1"
+else fail "audit verify --checkpoint with a missing checkpoint: names it, exit 1" "rc=$rc out=$out"; fi
 
 out=$(tg_audit verify "$log" 2>&1); rc=$?
 want="toolgate audit verify: missing --key AUDIT.pub
-usage: toolgate audit verify LOG --key AUDIT.pub [--json]"
+usage: toolgate audit verify LOG --key AUDIT.pub [--checkpoint FILE [--merkle-only]] [--json]"
 if [ $rc = 2 ] && [ "$out" = "$want" ]; then ok "audit verify without --key: usage, exit 2"
 else fail "audit verify without --key: usage, exit 2" "rc=$rc out=$out"; fi
 
