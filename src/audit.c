@@ -84,6 +84,7 @@ struct audit_log {
 	/* The RFC 6962 tree over the durable records (merkle.h): its compact
 	   range, and the last checkpoint written. */
 	struct merkle_compact tree;
+	char keys_dir[PATH_MAX];
 	char checkpoint_dir[PATH_MAX];
 	uint64_t checkpoint_size, checkpoint_ms;
 };
@@ -175,7 +176,15 @@ static bool is_utc_time(const char *s, size_t len)
 /* --------------------------------------------------------- record checks */
 
 /* What a record line is checked against. */
+/* A key_rotated record: the key that signs the records after it. */
+struct key_switch {
+	bool found;
+	unsigned char pk[KEYS_PUBLIC_BYTES];
+	char key_id[17];
+};
+
 struct record_expect {
+	struct key_switch *next;    /* non-NULL: filled when the record announces a new key */
 	const char *label;          /* names the line until its seq is known */
 	uint64_t seq;               /* 0: any (the tail check at open) */
 	const char *prev_hex;       /* NULL: not checked (the tail check at open) */
@@ -328,6 +337,25 @@ static int check_record(char *line, size_t len, const struct record_expect *x,
 		tg_err(err, "seq %llu: signature does not verify", s);
 		goto out;
 	}
+	/* Key rotation: a record the current key signs names the next key. */
+	if (x->next && strcmp(json_string_value(event), "key_rotated") == 0) {
+		json_t *npk = json_object_get(rec, "new_public_key"), *nid = json_object_get(rec, "new_key_id");
+		size_t n = 0;
+		x->next->found = false;
+		if (!json_is_string(npk) || !json_is_string(nid) ||
+		    sodium_base642bin(x->next->pk, sizeof x->next->pk, json_string_value(npk),
+		                      json_string_length(npk), NULL, &n, NULL,
+		                      sodium_base64_VARIANT_ORIGINAL) != 0 || n != KEYS_PUBLIC_BYTES) {
+			tg_err(err, "seq %llu: key_rotated without a new_public_key of 32 bytes in base64", s);
+			goto out;
+		}
+		keys_key_id(x->next->pk, x->next->key_id);
+		if (strcmp(x->next->key_id, json_string_value(nid)) != 0) {
+			tg_err(err, "seq %llu: key_rotated: new_key_id is not the new key's id", s);
+			goto out;
+		}
+		x->next->found = true;
+	}
 	*seq_out = seq;
 	rc = 0;
 out:
@@ -449,12 +477,19 @@ int audit_verify_file(const char *log_path, const char *pub_path, uint64_t *reco
 		}
 		/* Every accepted line is one record, so line number == expected seq. */
 		snprintf(label, sizeof label, "line %llu (expected seq %llu)", expect, expect);
+		struct key_switch next = { .found = false };
 		struct record_expect x = {
-			.label = label, .seq = count + 1, .prev_hex = prev_hex, .pk = pk, .key_id = key_id,
+			.next = &next, .label = label, .seq = count + 1, .prev_hex = prev_hex, .pk = pk,
+			.key_id = key_id,
 		};
 		uint64_t seq;
 		if (check_record(line, len, &x, &seq, err) < 0)
 			goto out;
+		if (next.found) {
+			/* The records after it are signed by the announced key. */
+			memcpy(pk, next.pk, sizeof pk);
+			memcpy(key_id, next.key_id, sizeof key_id);
+		}
 		sha256_hex(line, len, prev_hex);
 		count++;
 	}
@@ -553,6 +588,34 @@ static int save_torn(struct audit_log *a, int fd, off_t from, off_t to, struct t
 }
 
 /*
+ * The last line is not signed by our key: it may be the key_rotated record
+ * that the previous key signed, announcing ours (the broker stopped right
+ * after a rotation).  The previous key's public half is kept as
+ * keys/audit-<key id>.pub.  True (and *seq) when that is so.
+ */
+static bool announced_us(struct audit_log *a, char *line, size_t len, uint64_t *seq)
+{
+	json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *kid = json_string_value(json_object_get(rec, "key_id"));
+	char path[PATH_MAX + 64];
+	unsigned char old_pk[KEYS_PUBLIC_BYTES];
+	struct tg_error ignored;
+	bool ok = false;
+	if (kid && is_lower_hex(kid, strlen(kid), 16) &&
+	    snprintf(path, sizeof path, "%s/audit-%s.pub", a->keys_dir, kid) < (int)sizeof path &&
+	    keys_load_public(path, old_pk, &ignored) == 0) {
+		struct key_switch next = { .found = false };
+		char old_id[17];
+		keys_key_id(old_pk, old_id);
+		struct record_expect x = { .next = &next, .label = "last line", .pk = old_pk, .key_id = old_id };
+		ok = check_record(line, len, &x, seq, &ignored) == 0 && next.found &&
+		     strcmp(next.key_id, a->key.key_id) == 0;
+	}
+	json_decref(rec);
+	return ok;
+}
+
+/*
  * Continue the sequence and the chain from the log's last line, which must
  * be complete and verify with our key.  A torn tail (a crash mid-write) is
  * kept aside and cut off (see below).
@@ -622,7 +685,7 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 	}
 	if (read_line_before(fd, a->path, st.st_size - 1, &line, &len, err) < 0)
 		goto out;
-	if (check_record(line, len, &x, &seq, err) < 0) {
+	if (check_record(line, len, &x, &seq, err) < 0 && !announced_us(a, line, len, &seq)) {
 		tg_err_prefix(err, "%s", a->path);
 		goto out;
 	}
@@ -665,6 +728,59 @@ static int load_tree(struct audit_log *a, struct tg_error *err)
 	free(r.buf);
 	close(r.fd);
 	return rc;
+}
+
+/*
+ * Key rotation.  An operator who wants a new audit key makes it with
+ * `toolgate keygen --out STATE_DIR/keys/audit.next`; at its next start the
+ * broker announces it in a key_rotated record that the current key signs
+ * (new_key_id, new_public_key), keeps the current public key as
+ * keys/audit-<key id>.pub, puts the new pair in place as audit.key and
+ * audit.pub (the old private key is gone), and signs everything after with
+ * the new key.  `toolgate audit verify` with the first key follows the chain
+ * of announcements.  A stop between the record and the renames repeats the
+ * announcement (of the same key) at the next start, then finishes.
+ */
+static int rotate_key(struct audit_log *a, struct tg_error *err)
+{
+	char next_key[PATH_MAX + 32], next_pub[PATH_MAX + 32], cur_pub[PATH_MAX + 32];
+	char cur_key[PATH_MAX + 32], old_pub[PATH_MAX + 64];
+	struct stat st;
+	snprintf(next_key, sizeof next_key, "%s/audit.next.key", a->keys_dir);
+	snprintf(next_pub, sizeof next_pub, "%s/audit.next.pub", a->keys_dir);
+	snprintf(cur_key, sizeof cur_key, "%s/audit.key", a->keys_dir);
+	snprintf(cur_pub, sizeof cur_pub, "%s/audit.pub", a->keys_dir);
+	if (lstat(next_key, &st) != 0)
+		return 0;
+	struct ed25519_key next;
+	if (keys_load_private(next_key, &next, err) < 0)
+		return tg_err_prefix(err, "key rotation");
+	char b64[sodium_base64_ENCODED_LEN(KEYS_PUBLIC_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	sodium_bin2base64(b64, sizeof b64, next.pk, sizeof next.pk, sodium_base64_VARIANT_ORIGINAL);
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s}", "event", "key_rotated", "reason",
+		"the audit key was rotated: the records after this one are signed by new_key_id",
+		"new_key_id", next.key_id, "new_public_key", b64);
+	uint64_t seq;
+	int rc = rec ? audit_append(a, rec, &seq, err) : tg_err(err, "out of memory");
+	json_decref(rec);
+	if (rc < 0 || audit_sync(a, err) < 0) {
+		keys_wipe(&next);
+		return -1;
+	}
+	snprintf(old_pub, sizeof old_pub, "%s/audit-%s.pub", a->keys_dir, a->key.key_id);
+	int dfd = open(a->keys_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rename(cur_pub, old_pub) < 0 || rename(next_pub, cur_pub) < 0 ||
+	    rename(next_key, cur_key) < 0 || dfd < 0 || fsync(dfd) < 0) {
+		tg_err_errno(err, "key rotation: putting the new key in place in %s", a->keys_dir);
+		if (dfd >= 0)
+			close(dfd);
+		keys_wipe(&next);
+		return -1;
+	}
+	close(dfd);
+	keys_wipe(&a->key);
+	a->key = next;
+	return 0;
 }
 
 /* ------------------------------------------------------------ opening */
@@ -768,6 +884,7 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 		goto fail;
 	if (load_audit_key(keys_dir, &a->key, err) < 0)
 		goto fail;
+	snprintf(a->keys_dir, sizeof a->keys_dir, "%s", keys_dir);
 
 	a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (a->fd < 0) {
@@ -819,6 +936,8 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 		if (rc < 0 || audit_sync(a, err) < 0)
 			goto fail;
 	}
+	if (rotate_key(a, err) < 0)
+		goto fail;
 	return a;
 fail:
 	if (a->fd >= 0)

@@ -602,6 +602,73 @@ TEST(failed_write_keeps_records_queued_and_fails_closed)
 	CHECK(n == 4);
 }
 
+TEST(a_rotated_key_is_announced_by_the_old_one_and_verify_follows_the_chain)
+{
+	char st[600], p[600], q[600], oldpub[600], want[900];
+	struct tg_error err;
+	uint64_t seq = 0, n = 0;
+	struct audit_log *a = audit_open(state_dir(st, "rotate"), &err);
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	CHECK(append_text(a, "{\"event\":\"one\"}", &seq, &err) == 0);
+	char old_id[17];
+	snprintf(old_id, sizeof old_id, "%s", audit_key_id(a));
+	audit_close(a);
+	/* Copy the first public key aside: an auditor's trust anchor. */
+	size_t klen;
+	char *k = read_all(path_in(p, st, "keys/audit.pub"), &klen);
+	snprintf(oldpub, sizeof oldpub, "%.580s/first.pub", st);
+	write_all_to(oldpub, k, klen);
+	free(k);
+	CHECK(keys_generate(path_in(p, st, "keys/audit.next.key"), path_in(q, st, "keys/audit.next.pub"), &err) == 0);
+	a = audit_open(st, &err);
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	CHECK(strcmp(audit_key_id(a), old_id) != 0);              /* signing with the new key */
+	CHECK(append_text(a, "{\"event\":\"after\"}", &seq, &err) == 0 && seq == 3);
+	audit_close(a);
+	size_t len;
+	char *log = read_all(path_in(p, st, "audit/audit.log"), &len);
+	CHECK(strstr(log, "\"event\":\"key_rotated\"") != NULL);
+	free(log);
+	/* The old public key is kept under its id; audit.pub is the new one. */
+	snprintf(want, sizeof want, "keys/audit-%s.pub", old_id);
+	struct stat sst;
+	CHECK(stat(path_in(p, st, want), &sst) == 0);
+	CHECK(stat(path_in(p, st, "keys/audit.next.key"), &sst) != 0);
+	/* From the first key, verify follows the announcement to the new one. */
+	CHECK(audit_verify_file(path_in(p, st, "audit/audit.log"), oldpub, &n, &err) == 0);
+	CHECK(n == 3);
+	/* The new key alone cannot verify the records before the rotation. */
+	CHECK(audit_verify_file(path_in(p, st, "audit/audit.log"), path_in(q, st, "keys/audit.pub"), &n, &err) < 0);
+	/* And the broker opens it again (its last line: the new key's). */
+	a = audit_open(st, &err);
+	CHECK(a != NULL);
+	if (a)
+		audit_close(a);
+}
+
+TEST(a_forged_key_announcement_does_not_verify)
+{
+	char st[600], p[600], q[600];
+	struct tg_error err;
+	uint64_t seq = 0, n = 0;
+	struct audit_log *a = audit_open(state_dir(st, "forged"), &err);
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	/* A record that merely says key_rotated, appended as an ordinary one,
+	   is still signed by the current key: the forgery is a record whose
+	   announced key does not match its new_key_id. */
+	CHECK(append_text(a, "{\"event\":\"key_rotated\",\"new_key_id\":\"0000000000000000\","
+	                  "\"new_public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}", &seq, &err) == 0);
+	audit_close(a);
+	CHECK(audit_verify_file(path_in(p, st, "audit/audit.log"), path_in(q, st, "keys/audit.pub"), &n, &err) < 0);
+	CHECK_CONTAINS(err.msg, "seq 1: key_rotated: new_key_id is not the new key's id");
+}
+
 /* ------------------------------------------------------- audit_open checks */
 
 static void copy_fixture_state(char *st, const char *name, const char *log_text, size_t len)
@@ -1061,6 +1128,8 @@ int main(void)
 	RUN(appends_queue_in_memory_and_one_sync_writes_them_all);
 	RUN(failed_write_keeps_records_queued_and_fails_closed);
 	RUN(open_cuts_a_torn_last_line_keeps_its_bytes_and_says_so_in_a_record);
+	RUN(a_rotated_key_is_announced_by_the_old_one_and_verify_follows_the_chain);
+	RUN(a_forged_key_announcement_does_not_verify);
 	RUN(open_refuses_a_last_line_that_does_not_verify);
 	RUN(open_refuses_a_log_signed_by_another_key);
 	RUN(open_refuses_a_public_key_file_that_is_not_the_audit_keys);
