@@ -195,7 +195,8 @@ def build_cli():
     if "/asan/" in os.environ.get("TOOLGATED", ""):
         env["SAN"] = "1"
     run([os.path.join(REPO, "scripts/build-one.sh"), out, "tests/integration/forward_cli.c",
-         "src/forward.c", "src/error.c", "src/jsonrpc.c", "src/fileio.c", "-lssl"], cwd=REPO, env=env)
+         "src/forward.c", "src/forward_msg.c", "src/error.c", "src/jsonrpc.c", "src/fileio.c", "-lssl"],
+        cwd=REPO, env=env)
     return out
 
 
