@@ -355,7 +355,16 @@ def memory_bounded(r, name):
     mb = r"([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])"
     if r["isError"]:
         eq(CGROUPS, True, "only a cgroup kills for memory: " + text_of(r))
-        eq(r["_meta"]["toolgate/execution"]["status"], OOM)
+        status = r["_meta"]["toolgate/execution"]["status"]
+        if name == "memory_fork" and status.startswith("timed out after 3000 ms"):
+            # The OOM killer picked children; the survivors hold the report
+            # pipe open, so the tool waits until its timeout ends them all.
+            if not re.fullmatch(r"timed out after 3000 ms; the tool and every process it started were "
+                                r"killed; the OOM killer ended [1-8] of its processes at its memory_mb "
+                                r"limit \(128 MiB\)", status):
+                raise AssertionError("unexpected status: %r" % status)
+            return
+        eq(status, OOM)
         return
     rep = json.loads(text_of(r).split("\n", 1)[0])
     eq(rep["escaped"], False, rep["detail"])
