@@ -292,7 +292,12 @@ def the_tool_sees_only_its_view_of_the_filesystem():
     mounts = {m[0]: (m[1], m[2]) for m in i["mounts"]}
     eq(mounts["/"], ("ro", "tmpfs"), "the root is a read-only tmpfs")
     eq(mounts["/usr"][0], "ro")
-    eq(mounts[T("inspect")][0], "ro", "its own executable, bound read-only")
+    if T("inspect").startswith("/tmp/"):
+        # A tool under /tmp (a checkout there) is exec'd through a descriptor
+        # held from before the view; /tmp is its scratch, so no bind.
+        eq(T("inspect") in mounts, False, "no bind of an executable under /tmp")
+    else:
+        eq(mounts[T("inspect")][0], "ro", "its own executable, bound read-only")
     eq(mounts["/tmp"], ("rw", "tmpfs"), "the scratch")
     eq(mounts["/proc"], ("rw", "proc"))
     eq(mounts["/dev"], ("ro", "tmpfs"))
