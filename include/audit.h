@@ -79,6 +79,18 @@ const char *audit_key_id(const struct audit_log *a);
 #define AUDIT_CHECKPOINT_EVERY_MS 10000
 bool audit_checkpoint_due(const struct audit_log *a, uint64_t now_ms, uint64_t *next_ms);
 int audit_checkpoint(struct audit_log *a, const char *origin, uint64_t now_ms, struct tg_error *err);
+/*
+ * Segments (audit_files.h): once a sync leaves audit.log at segment_bytes
+ * or more, it is closed as audit-<first>-<last>.log and a new audit.log
+ * begins; seq, chain and tree run on.  0: never.  A rotation that cannot
+ * happen (the disk refuses the rename) leaves audit.log growing and is
+ * tried at the next sync; audit_rotation_error says why, NULL once it
+ * worked.
+ */
+#define AUDIT_SEGMENT_BYTES_DEFAULT (64ull * 1024 * 1024)
+void audit_set_segment_bytes(struct audit_log *a, uint64_t bytes);
+const char *audit_rotation_error(const struct audit_log *a);
+
 /* Records in the tree (the durable ones). */
 uint64_t audit_tree_size(const struct audit_log *a);
 
@@ -86,10 +98,14 @@ uint64_t audit_tree_size(const struct audit_log *a);
 void audit_close(struct audit_log *a);
 
 /*
- * Offline verification of a log file against a public key (PEM path).
- * Checks, record by record: the line is a JSON object with the members in
- * order, seq runs from 1 without gaps, prev chains, key_id matches, and sig
- * verifies.  Returns 0 when valid (count in *records), else -1 with err
+ * Offline verification of a log against a public key (PEM path): the
+ * audit directory (every segment, then audit.log; it must begin at seq 1)
+ * or one file.  Checks, record by record: the line is a JSON object with
+ * the members in order, seq runs from 1 without gaps, prev chains (across
+ * segments too), key_id matches (following key_rotated records), and sig
+ * verifies; a segment holds exactly the range its name says.  One segment
+ * given alone is checked from its first seq on, without the link to the
+ * segment before it.  Returns 0 when valid (count in *records), else -1 with err
  * naming the first bad record: "seq 17: signature does not verify".
  */
 int audit_verify_file(const char *log_path, const char *pub_path, uint64_t *records,

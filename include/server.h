@@ -68,6 +68,7 @@ struct server_options {
 	uid_t dynamic_first, dynamic_last;  /* run_as "dynamic" range; default 61184-65519 */
 	bool kernel_audit;           /* turn the kernel's audit switch on while running */
 	unsigned spares;             /* spare sandboxes per tool (spare.h); default 2, 0: none */
+	uint64_t audit_segment_bytes; /* audit.h audit_set_segment_bytes; 0: never rotate */
 	/* Forwarding of the audit log (forward.h): host NULL = none. */
 	const char *forward_host;
 	unsigned forward_port;
@@ -125,6 +126,7 @@ struct server {
 	struct cgroup_pool cgpool;   /* call cgroups made and removed while idle */
 	struct spares spares;        /* confined children ready for a next call */
 	uint64_t audit_failed_at_ms, audit_retry_ms;  /* while audit_error is set */
+	bool rotation_warned;        /* audit_rotation_error was logged */
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
 	struct forwarder *forwarder; /* ships the audit log to a collector; or NULL */

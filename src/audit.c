@@ -5,8 +5,14 @@
  * STATE_DIR/keys/.  Writing: audit_append() builds one record with jansson,
  * signs it and queues the line; audit_sync() writes the queue and
  * fdatasync()s once (group commit).  Reading: audit_open() reads only the
- * last line back, to continue the sequence and the chain; audit_verify_file()
- * streams a whole log and checks every record, offline.
+ * last line back, to continue the sequence and the chain.  Verification is
+ * audit_verify.c's, reading through audit_files.h.
+ *
+ * Segments: once audit.log has grown past the segment size, the sync that
+ * took it there renames it audit-<first>-<last>.log and starts a new
+ * audit.log; the seq, the chain and the Merkle tree run on.  The compact
+ * range at that boundary is kept in audit/tree.json, so that a restart
+ * hashes only the live file, and closed segments may be archived elsewhere.
  *
  * Serialisation is json_dumps with JSON_COMPACT | JSON_ENSURE_ASCII |
  * JSON_PRESERVE_ORDER: no spaces, members in insertion order, and every line
@@ -18,7 +24,7 @@
  *
  * The log is written by one owner (the broker's main loop); the functions
  * here are not thread-safe, and a second process opening the same state
- * directory is refused through flock().
+ * directory is refused through flock() on the audit directory.
  */
 #include "audit.h"
 
@@ -35,37 +41,25 @@
 
 #include <sodium.h>
 
+#include "audit_impl.h"
 #include "keys.h"
 #include "merkle.h"
 #include "note.h"
 
-/* Longest record line, without its newline; longer is an error both ways. */
-#define AUDIT_LINE_MAX (4u * 1024 * 1024)
-#define HASH_HEX_LEN 64
-#define SIG_B64_LEN 88  /* 64 bytes in standard base64 with padding */
 #define DUMP_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
 
-static const char zero_hash_hex[HASH_HEX_LEN + 1] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
-
-/* Members the caller may give, in their fixed order after seq, time, prev. */
-static const char *const standard_members[] = {
-	"event", "agent", "peer", "user", "tool", "args", "decision", "rules",
-	"reason", "exit", "duration_ms", "output_sha256",
-};
-#define N_STANDARD (sizeof standard_members / sizeof standard_members[0])
-
-/* Members only the log itself writes. */
-static const char *const log_members[] = { "seq", "time", "prev", "key_id", "sig" };
-#define N_LOG (sizeof log_members / sizeof log_members[0])
-
 struct audit_log {
-	int fd;                          /* O_APPEND, flock()ed for our lifetime */
-	char path[PATH_MAX];
+	int fd;                          /* audit.log, O_APPEND; -1 after a failed rotation */
+	int dir_fd;                      /* audit/, flock()ed for our lifetime */
+	char path[PATH_MAX];             /* .../audit/audit.log */
+	char audit_dir[PATH_MAX];
+	uint64_t file_first;             /* seq of audit.log's first record (or the next) */
+	uint64_t segment_bytes;          /* rotate past this size; 0: never */
 	struct ed25519_key key;
 	uint64_t last_seq;               /* last seq appended (queued or on disk) */
 	uint64_t durable_seq;            /* last seq on disk after fdatasync */
 	char prev_hex[HASH_HEX_LEN + 1]; /* SHA-256 of the last appended line */
+	char file_first_prev[HASH_HEX_LEN + 1]; /* prev of audit.log's first record */
 	/*
 	 * Signed lines (each with its newline) for seqs durable_seq+1 ..
 	 * last_seq.  After a failed sync they stay here, and queue_written says
@@ -76,6 +70,7 @@ struct audit_log {
 	size_t queue_len, queue_cap, queue_written;
 	bool failed;
 	char failure[TG_ERROR_MAX];      /* why, for every later refusal */
+	char rotate_error[TG_ERROR_MAX]; /* why the last rotation did not happen */
 	off_t durable_size;              /* the file's length after the last good sync */
 	/* A torn last line found at open (see recover_tail), for the record
 	   audit_open writes about it. */
@@ -91,46 +86,6 @@ struct audit_log {
 
 /* ---------------------------------------------------------------- helpers */
 
-static void sha256_hex(const void *data, size_t len, char out[HASH_HEX_LEN + 1])
-{
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(digest, data, len);
-	sodium_bin2hex(out, HASH_HEX_LEN + 1, digest, sizeof digest);
-}
-
-static bool is_lower_hex(const char *s, size_t len, size_t want)
-{
-	if (len != want)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static bool name_in(const char *key, size_t key_len, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strlen(names[i]) == key_len && memcmp(key, names[i], key_len) == 0)
-			return true;
-	return false;
-}
-
-/*
- * A member name from an untrusted line, made safe and short for an error
- * message: non-printable bytes become '?', long names are cut.
- */
-static const char *printable_name(const char *key, size_t key_len, char out[48])
-{
-	size_t n = 0;
-	for (size_t i = 0; i < key_len && n < 40; i++)
-		out[n++] = (key[i] >= 0x20 && key[i] < 0x7f) ? key[i] : '?';
-	if (n < key_len)
-		memcpy(out + n, "...", 3), n += 3;
-	out[n] = '\0';
-	return out;
-}
-
 static void utc_now(char out[32])
 {
 	struct timespec ts;
@@ -140,366 +95,6 @@ static void utc_now(char out[32])
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	unsigned ms = (unsigned)(ts.tv_nsec / 1000000) % 1000u;
 	snprintf(out + n, 32 - n, ".%03uZ", ms);
-}
-
-static bool digits(const char *s, int n, int lo, int hi)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v >= lo && v <= hi;
-}
-
-/* RFC 3339 in UTC: YYYY-MM-DDTHH:MM:SS[.fraction]Z. */
-static bool is_utc_time(const char *s, size_t len)
-{
-	if (len < 20 || strlen(s) != len)
-		return false;
-	if (!digits(s, 4, 0, 9999) || s[4] != '-' || !digits(s + 5, 2, 1, 12) || s[7] != '-' ||
-	    !digits(s + 8, 2, 1, 31) || s[10] != 'T' || !digits(s + 11, 2, 0, 23) ||
-	    s[13] != ':' || !digits(s + 14, 2, 0, 59) || s[16] != ':' || !digits(s + 17, 2, 0, 60))
-		return false;
-	size_t i = 19;
-	if (s[i] == '.') {
-		size_t start = ++i;
-		while (i < len && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == start)
-			return false;
-	}
-	return i + 1 == len && s[i] == 'Z';
-}
-
-/* --------------------------------------------------------- record checks */
-
-/* What a record line is checked against. */
-/* A key_rotated record: the key that signs the records after it. */
-struct key_switch {
-	bool found;
-	unsigned char pk[KEYS_PUBLIC_BYTES];
-	char key_id[17];
-};
-
-struct record_expect {
-	struct key_switch *next;    /* non-NULL: filled when the record announces a new key */
-	const char *label;          /* names the line until its seq is known */
-	uint64_t seq;               /* 0: any (the tail check at open) */
-	const char *prev_hex;       /* NULL: not checked (the tail check at open) */
-	const unsigned char *pk;
-	const char *key_id;
-};
-
-static bool iter_key_is(void *it, const char *name)
-{
-	size_t len = json_object_iter_key_len(it);
-	return len == strlen(name) && memcmp(json_object_iter_key(it), name, len) == 0;
-}
-
-/* seq, time, prev, the standard members, extras, key_id, sig: nothing else. */
-static int check_member_order(json_t *rec, uint64_t seq, struct tg_error *err)
-{
-	static const char *const head[] = {
-		"seq", "time", "prev", "event", "agent", "peer", "user", "tool", "args",
-		"decision", "rules", "reason", "exit", "duration_ms", "output_sha256",
-	};
-	const unsigned long long s = (unsigned long long)seq;
-	char name[48];
-	void *it = json_object_iter(rec);
-
-	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++, it = json_object_iter_next(rec, it)) {
-		if (it && iter_key_is(it, head[i]))
-			continue;
-		if (!it || !json_object_get(rec, head[i]))
-			return tg_err(err, "seq %llu: missing member \"%s\"", s, head[i]);
-		return tg_err(err, "seq %llu: member \"%s\" out of order (expected \"%s\")", s,
-		              printable_name(json_object_iter_key(it), json_object_iter_key_len(it), name),
-		              head[i]);
-	}
-	for (; it && !iter_key_is(it, "key_id"); it = json_object_iter_next(rec, it)) {
-		const char *key = json_object_iter_key(it);
-		size_t key_len = json_object_iter_key_len(it);
-		if (name_in(key, key_len, standard_members, N_STANDARD) ||
-		    name_in(key, key_len, log_members, N_LOG))
-			return tg_err(err, "seq %llu: member \"%s\" out of order", s,
-			              printable_name(key, key_len, name));
-	}
-	if (!it)
-		return tg_err(err, "seq %llu: missing member \"key_id\"", s);
-	it = json_object_iter_next(rec, it);
-	if (!it || !iter_key_is(it, "sig")) {
-		if (!it || !json_object_get(rec, "sig"))
-			return tg_err(err, "seq %llu: missing member \"sig\"", s);
-		return tg_err(err, "seq %llu: member \"%s\" out of order (expected \"sig\")", s,
-		              printable_name(json_object_iter_key(it), json_object_iter_key_len(it), name));
-	}
-	it = json_object_iter_next(rec, it);
-	if (it)
-		return tg_err(err, "seq %llu: member \"%s\" after \"sig\"", s,
-		              printable_name(json_object_iter_key(it), json_object_iter_key_len(it), name));
-	return 0;
-}
-
-/*
- * Check one record line (without its newline).  The line is modified while
- * the signature is checked and restored before returning.
- */
-static int check_record(char *line, size_t len, const struct record_expect *x,
-                        uint64_t *seq_out, struct tg_error *err)
-{
-	json_error_t jerr;
-	json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	unsigned char sig[KEYS_SIG_BYTES];
-	size_t sig_len = 0;
-	int rc = -1;
-
-	if (!rec)
-		return tg_err(err, "%s: not valid JSON", x->label);
-	if (!json_is_object(rec)) {
-		tg_err(err, "%s: not a JSON object", x->label);
-		goto out;
-	}
-	void *it = json_object_iter(rec);
-	if (!it || !iter_key_is(it, "seq")) {
-		tg_err(err, "%s: first member is not \"seq\"", x->label);
-		goto out;
-	}
-	json_t *seqv = json_object_iter_value(it);
-	if (!json_is_integer(seqv) || json_integer_value(seqv) < 1) {
-		tg_err(err, "%s: seq is not a positive integer", x->label);
-		goto out;
-	}
-	uint64_t seq = (uint64_t)json_integer_value(seqv);
-	unsigned long long s = (unsigned long long)seq;
-	if (x->seq && seq != x->seq) {
-		tg_err(err, "seq %llu: out of order (expected seq %llu)", s, (unsigned long long)x->seq);
-		goto out;
-	}
-	if (check_member_order(rec, seq, err) < 0)
-		goto out;
-
-	json_t *timev = json_object_get(rec, "time"), *prev = json_object_get(rec, "prev");
-	json_t *event = json_object_get(rec, "event"), *key_id = json_object_get(rec, "key_id");
-	json_t *sigv = json_object_get(rec, "sig");
-	if (!json_is_string(timev) || !is_utc_time(json_string_value(timev), json_string_length(timev))) {
-		tg_err(err, "seq %llu: time is not an RFC 3339 UTC time", s);
-		goto out;
-	}
-	if (!json_is_string(prev) ||
-	    !is_lower_hex(json_string_value(prev), json_string_length(prev), HASH_HEX_LEN)) {
-		tg_err(err, "seq %llu: prev is not 64 hex digits", s);
-		goto out;
-	}
-	if (!json_is_string(event) || json_string_length(event) == 0) {
-		tg_err(err, "seq %llu: event is not a non-empty string", s);
-		goto out;
-	}
-	if (!json_is_string(key_id) ||
-	    !is_lower_hex(json_string_value(key_id), json_string_length(key_id), 16)) {
-		tg_err(err, "seq %llu: key_id is not 16 hex digits", s);
-		goto out;
-	}
-	if (!json_is_string(sigv) ||
-	    sodium_base642bin(sig, sizeof sig, json_string_value(sigv), json_string_length(sigv),
-	                      NULL, &sig_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    sig_len != KEYS_SIG_BYTES) {
-		tg_err(err, "seq %llu: sig is not base64 of 64 bytes", s);
-		goto out;
-	}
-	if (strcmp(json_string_value(key_id), x->key_id) != 0) {
-		tg_err(err, "seq %llu: key_id %s does not match the key (%s)", s,
-		       json_string_value(key_id), x->key_id);
-		goto out;
-	}
-	if (x->prev_hex && strcmp(json_string_value(prev), x->prev_hex) != 0) {
-		if (seq == 1)
-			tg_err(err, "seq 1: prev is not 64 zeros");
-		else
-			tg_err(err, "seq %llu: prev does not match the hash of seq %llu", s, s - 1);
-		goto out;
-	}
-
-	/* The signed bytes are the line up to `,"sig":"..."`, then "}". */
-	char tail[8 + SIG_B64_LEN + 2 + 1];
-	int tail_len = snprintf(tail, sizeof tail, ",\"sig\":\"%s\"}", json_string_value(sigv));
-	if (tail_len < 0 || (size_t)tail_len >= sizeof tail || (size_t)tail_len >= len ||
-	    memcmp(line + len - (size_t)tail_len, tail, (size_t)tail_len) != 0) {
-		tg_err(err, "seq %llu: the line does not end in ,\"sig\":\"...\"}", s);
-		goto out;
-	}
-	size_t comma = len - (size_t)tail_len;
-	line[comma] = '}';
-	bool ok = keys_verify(x->pk, line, comma + 1, sig);
-	line[comma] = ',';
-	if (!ok) {
-		tg_err(err, "seq %llu: signature does not verify", s);
-		goto out;
-	}
-	/* Key rotation: a record the current key signs names the next key. */
-	if (x->next && strcmp(json_string_value(event), "key_rotated") == 0) {
-		json_t *npk = json_object_get(rec, "new_public_key"), *nid = json_object_get(rec, "new_key_id");
-		size_t n = 0;
-		x->next->found = false;
-		if (!json_is_string(npk) || !json_is_string(nid) ||
-		    sodium_base642bin(x->next->pk, sizeof x->next->pk, json_string_value(npk),
-		                      json_string_length(npk), NULL, &n, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0 || n != KEYS_PUBLIC_BYTES) {
-			tg_err(err, "seq %llu: key_rotated without a new_public_key of 32 bytes in base64", s);
-			goto out;
-		}
-		keys_key_id(x->next->pk, x->next->key_id);
-		if (strcmp(x->next->key_id, json_string_value(nid)) != 0) {
-			tg_err(err, "seq %llu: key_rotated: new_key_id is not the new key's id", s);
-			goto out;
-		}
-		x->next->found = true;
-	}
-	*seq_out = seq;
-	rc = 0;
-out:
-	json_decref(rec);
-	return rc;
-}
-
-/* ------------------------------------------------------------ reading */
-
-/*
- * Reads a file line by line.  Not getline(): that would grow its buffer to
- * whatever one hostile line holds; this one stops at AUDIT_LINE_MAX + 1.
- */
-struct line_reader {
-	int fd;
-	char *buf;
-	size_t cap, start, end;
-	bool eof;
-};
-
-#define READER_CHUNK (64 * 1024)
-
-/*
- * 1: a line (without its newline) in *line, *len; *complete is false for a
- * final line without newline.  0: end of file.  -1: read error (errno), or
- * a line longer than AUDIT_LINE_MAX (errno EMSGSIZE).
- */
-static int reader_next(struct line_reader *r, char **line, size_t *len, bool *complete)
-{
-	for (;;) {
-		char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
-		if (nl) {
-			*line = r->buf + r->start;
-			*len = (size_t)(nl - *line);
-			*complete = true;
-			r->start = (size_t)(nl - r->buf) + 1;
-			return 1;
-		}
-		if (r->end - r->start > AUDIT_LINE_MAX) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-		if (r->eof) {
-			if (r->start == r->end)
-				return 0;
-			*line = r->buf + r->start;
-			*len = r->end - r->start;
-			*complete = false;
-			r->start = r->end;
-			return 1;
-		}
-		if (r->start > 0) {
-			memmove(r->buf, r->buf + r->start, r->end - r->start);
-			r->end -= r->start;
-			r->start = 0;
-		}
-		if (r->end == r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : READER_CHUNK;
-			if (cap > AUDIT_LINE_MAX + 1)
-				cap = AUDIT_LINE_MAX + 1;
-			char *buf = realloc(r->buf, cap);
-			if (!buf)
-				return -1;
-			r->buf = buf;
-			r->cap = cap;
-		}
-		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			r->eof = true;
-		r->end += (size_t)n;
-	}
-}
-
-/*
- * audit_verify_file errors name records ("seq 17: ...") or lines, not the
- * log's path: the caller knows the path and prefixes it.
- */
-int audit_verify_file(const char *log_path, const char *pub_path, uint64_t *records,
-                      struct tg_error *err)
-{
-	unsigned char pk[KEYS_PUBLIC_BYTES];
-	char key_id[17], prev_hex[HASH_HEX_LEN + 1], label[96];
-	struct line_reader r = { .fd = -1 };
-	uint64_t count = 0;
-	int rc = -1;
-
-	*records = 0;
-	if (keys_load_public(pub_path, pk, err) < 0)
-		return -1;
-	keys_key_id(pk, key_id);
-	memcpy(prev_hex, zero_hash_hex, sizeof prev_hex);
-
-	r.fd = open(log_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (r.fd < 0)
-		return tg_err_errno(err, "cannot open");
-	for (;;) {
-		char *line;
-		size_t len;
-		bool complete;
-		unsigned long long expect = (unsigned long long)count + 1;
-		int got = reader_next(&r, &line, &len, &complete);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			if (errno == EMSGSIZE)
-				tg_err(err, "line %llu (expected seq %llu): longer than %u bytes", expect,
-				       expect, AUDIT_LINE_MAX);
-			else
-				tg_err_errno(err, "line %llu (expected seq %llu): read failed", expect, expect);
-			goto out;
-		}
-		if (!complete) {
-			tg_err(err, "seq %llu: truncated (no newline at end of file)", expect);
-			goto out;
-		}
-		/* Every accepted line is one record, so line number == expected seq. */
-		snprintf(label, sizeof label, "line %llu (expected seq %llu)", expect, expect);
-		struct key_switch next = { .found = false };
-		struct record_expect x = {
-			.next = &next, .label = label, .seq = count + 1, .prev_hex = prev_hex, .pk = pk,
-			.key_id = key_id,
-		};
-		uint64_t seq;
-		if (check_record(line, len, &x, &seq, err) < 0)
-			goto out;
-		if (next.found) {
-			/* The records after it are signed by the announced key. */
-			memcpy(pk, next.pk, sizeof pk);
-			memcpy(key_id, next.key_id, sizeof key_id);
-		}
-		sha256_hex(line, len, prev_hex);
-		count++;
-	}
-	rc = 0;
-out:
-	/* On failure too: how many records verified before the first problem. */
-	*records = count;
-	free(r.buf);
-	close(r.fd);
-	return rc;
 }
 
 static int pread_full(int fd, void *buf, size_t len, off_t off)
@@ -601,19 +196,21 @@ static bool announced_us(struct audit_log *a, char *line, size_t len, uint64_t *
 	unsigned char old_pk[KEYS_PUBLIC_BYTES];
 	struct tg_error ignored;
 	bool ok = false;
-	if (kid && is_lower_hex(kid, strlen(kid), 16) &&
+	if (kid && audit_is_lower_hex(kid, strlen(kid), 16) &&
 	    snprintf(path, sizeof path, "%s/audit-%s.pub", a->keys_dir, kid) < (int)sizeof path &&
 	    keys_load_public(path, old_pk, &ignored) == 0) {
 		struct key_switch next = { .found = false };
 		char old_id[17];
 		keys_key_id(old_pk, old_id);
 		struct record_expect x = { .next = &next, .label = "last line", .pk = old_pk, .key_id = old_id };
-		ok = check_record(line, len, &x, seq, &ignored) == 0 && next.found &&
+		ok = audit_check_record(line, len, &x, seq, &ignored) == 0 && next.found &&
 		     strcmp(next.key_id, a->key.key_id) == 0;
 	}
 	json_decref(rec);
 	return ok;
 }
+
+static int continue_from_segments(struct audit_log *a, struct tg_error *err);
 
 /*
  * Continue the sequence and the chain from the log's last line, which must
@@ -635,10 +232,10 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 		tg_err_errno(err, "%s: fstat failed", a->path);
 		goto out;
 	}
-	memcpy(a->prev_hex, zero_hash_hex, sizeof a->prev_hex);
+	memcpy(a->prev_hex, audit_zero_hash_hex, sizeof a->prev_hex);
 	a->last_seq = 0;
 	if (st.st_size == 0) {
-		rc = 0;
+		rc = continue_from_segments(a, err);
 		goto out;
 	}
 	if (pread_full(fd, &last, 1, st.st_size - 1) < 0) {
@@ -658,7 +255,7 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 			x.label = "last complete line";
 			if (read_line_before(fd, a->path, torn_start - 1, &line, &len, err) < 0)
 				goto out;
-			if (check_record(line, len, &x, &seq, err) < 0) {
+			if (audit_check_record(line, len, &x, &seq, err) < 0) {
 				tg_err_prefix(err, "%s", a->path);
 				goto out;
 			}
@@ -677,7 +274,7 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 		a->torn_bytes = (size_t)(st.st_size - torn_start);
 		if (seq > 0) {
 			a->last_seq = seq;
-			sha256_hex(line, len, a->prev_hex);
+			audit_sha256_hex(line, len, a->prev_hex);
 		}
 		a->durable_size = torn_start;
 		rc = 0;
@@ -685,12 +282,12 @@ static int recover_tail(struct audit_log *a, struct tg_error *err)
 	}
 	if (read_line_before(fd, a->path, st.st_size - 1, &line, &len, err) < 0)
 		goto out;
-	if (check_record(line, len, &x, &seq, err) < 0 && !announced_us(a, line, len, &seq)) {
+	if (audit_check_record(line, len, &x, &seq, err) < 0 && !announced_us(a, line, len, &seq)) {
 		tg_err_prefix(err, "%s", a->path);
 		goto out;
 	}
 	a->last_seq = seq;
-	sha256_hex(line, len, a->prev_hex);
+	audit_sha256_hex(line, len, a->prev_hex);
 	a->durable_size = st.st_size;
 	rc = 0;
 out:
@@ -699,34 +296,197 @@ out:
 	return rc;
 }
 
-/* The Merkle tree of the records on disk: every line's leaf hash, read once
-   at open (about a second for a million records); from then on each sync
-   appends its lines (O(log n) each). */
+/* The last line of a closed segment, which must verify with our key (or
+   announce it) and be the seq its name says. */
+static int segment_tail(struct audit_log *a, const struct audit_file *f, struct tg_error *err)
+{
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	char *line = NULL, last = 0;
+	size_t len = 0;
+	uint64_t seq = 0;
+	int rc = -1;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		tg_err_errno(err, "%s: cannot open", f->path);
+		goto out;
+	}
+	if (st.st_size == 0 || pread_full(fd, &last, 1, st.st_size - 1) < 0 || last != '\n') {
+		tg_err(err, "%s: a closed segment must end in a complete record", f->path);
+		goto out;
+	}
+	if (read_line_before(fd, f->path, st.st_size - 1, &line, &len, err) < 0)
+		goto out;
+	struct record_expect x = { .label = "last line", .pk = a->key.pk, .key_id = a->key.key_id };
+	if (audit_check_record(line, len, &x, &seq, err) < 0 && !announced_us(a, line, len, &seq)) {
+		tg_err_prefix(err, "%s", f->path);
+		goto out;
+	}
+	if (seq != f->last) {
+		tg_err(err, "%s: its last record is seq %llu, its name says seq %llu", f->path,
+		       (unsigned long long)seq, (unsigned long long)f->last);
+		goto out;
+	}
+	a->last_seq = seq;
+	audit_sha256_hex(line, len, a->prev_hex);
+	rc = 0;
+out:
+	free(line);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* audit.log is empty: the first start, or a rotation that had just begun a
+   new one.  The chain goes on from the last line of the last segment. */
+static int continue_from_segments(struct audit_log *a, struct tg_error *err)
+{
+	struct audit_files files;
+	if (audit_files_list(a->audit_dir, &files, err) < 0)
+		return -1;
+	const struct audit_file *last = NULL;
+	for (size_t i = 0; i < files.n; i++)
+		if (files.v[i].first)
+			last = &files.v[i];
+	int rc = last ? segment_tail(a, last, err) : 0;
+	audit_files_free(&files);
+	return rc;
+}
+
+/* The first seq of audit.log (and the prev it names), for the segment's
+   name when it is closed and to check audit/tree.json against. */
+static int find_file_first(struct audit_log *a, struct tg_error *err)
+{
+	a->file_first = a->last_seq + 1;
+	memcpy(a->file_first_prev, a->prev_hex, sizeof a->file_first_prev);
+	if (a->durable_size == 0)
+		return 0;
+	struct audit_lines *l = audit_lines_open(a->path, err);
+	char *line;
+	size_t len;
+	bool complete;
+	int rc = -1;
+	if (!l)
+		return -1;
+	if (audit_lines_next(l, &line, &len, &complete, err) == 1) {
+		json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+		json_t *seq = json_object_get(rec, "seq"), *prev = json_object_get(rec, "prev");
+		if (json_is_integer(seq) && json_integer_value(seq) >= 1 && json_is_string(prev) &&
+		    json_string_length(prev) == HASH_HEX_LEN) {
+			a->file_first = (uint64_t)json_integer_value(seq);
+			memcpy(a->file_first_prev, json_string_value(prev), sizeof a->file_first_prev);
+			rc = 0;
+		} else {
+			tg_err(err, "%s: the first line is not an audit record", a->path);
+		}
+		json_decref(rec);
+	} else {
+		tg_err_prefix(err, "%s: reading the first record", a->path);
+	}
+	audit_lines_close(l);
+	return rc;
+}
+
+/*
+ * audit/tree.json: the compact range of the tree at the last segment
+ * boundary, {"size": N, "last": "<hash of line N>", "nodes": [...]}, so that
+ * a restart hashes only audit.log.  It is the broker's own state (like its
+ * key, it is not what auditors check: they rebuild the tree from the lines).
+ */
+static int save_tree_state(struct audit_log *a, struct tg_error *err)
+{
+	json_t *nodes = json_array();
+	for (unsigned i = 0; nodes && i < a->tree.n; i++) {
+		char hex[2 * MERKLE_HASH_BYTES + 1];
+		sodium_bin2hex(hex, sizeof hex, a->tree.nodes[i], MERKLE_HASH_BYTES);
+		json_array_append_new(nodes, json_string(hex));
+	}
+	json_t *doc = nodes ? json_pack("{s:I, s:s, s:o}", "size", (json_int_t)a->tree.size,
+	                                "last", a->prev_hex, "nodes", nodes) : NULL;
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text)
+		return tg_err(err, "%s/tree.json: out of memory", a->audit_dir);
+	char tmp[PATH_MAX + 32], path[PATH_MAX + 32];
+	snprintf(tmp, sizeof tmp, "%s/.tree.json.tmp", a->audit_dir);
+	snprintf(path, sizeof path, "%s/tree.json", a->audit_dir);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	size_t len = strlen(text);
+	int rc = 0;
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0 || rename(tmp, path) < 0)
+		rc = tg_err_errno(err, "%s: cannot write", path);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	free(text);
+	return rc;
+}
+
+/* The kept range, when it is exactly the boundary before audit.log. */
+static bool load_tree_state(struct audit_log *a)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/tree.json", a->audit_dir);
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	json_t *size = json_object_get(doc, "size"), *last = json_object_get(doc, "last");
+	json_t *nodes = json_object_get(doc, "nodes");
+	bool ok = json_is_integer(size) && json_is_string(last) && json_is_array(nodes) &&
+	          (uint64_t)json_integer_value(size) == a->file_first - 1 &&
+	          strcmp(json_string_value(last), a->file_first_prev) == 0 &&
+	          json_array_size(nodes) == (size_t)__builtin_popcountll(a->file_first - 1);
+	merkle_compact_init(&a->tree);
+	for (size_t i = 0; ok && i < json_array_size(nodes); i++) {
+		const char *hex = json_string_value(json_array_get(nodes, i));
+		size_t n = 0;
+		ok = hex && strlen(hex) == 2 * MERKLE_HASH_BYTES &&
+		     sodium_hex2bin(a->tree.nodes[i], MERKLE_HASH_BYTES, hex, strlen(hex), NULL, &n, NULL) == 0 &&
+		     n == MERKLE_HASH_BYTES;
+	}
+	if (ok) {
+		a->tree.size = a->file_first - 1;
+		a->tree.n = (unsigned)json_array_size(nodes);
+	} else {
+		merkle_compact_init(&a->tree);
+	}
+	json_decref(doc);
+	return ok;
+}
+
+/* The Merkle tree of the records on disk, read once at open: from the range
+   kept at the last segment boundary plus audit.log's lines, or else every
+   line of every segment (about a second a million records).  From then on
+   each sync appends its lines (O(log n) each). */
 static int load_tree(struct audit_log *a, struct tg_error *err)
 {
-	struct line_reader r = { .fd = open(a->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) };
-	merkle_compact_init(&a->tree);
-	if (r.fd < 0)
-		return tg_err_errno(err, "%s: cannot open for reading", a->path);
+	bool kept = a->file_first > 1 && load_tree_state(a);
+	struct audit_lines *l = audit_lines_open(kept ? a->path : a->audit_dir, err);
+	if (!l)
+		return -1;
+	const struct audit_files *files = audit_lines_files(l);
 	int rc = 0;
-	for (;;) {
+	if (!kept && files->n && files->v[0].first > 1)
+		rc = tg_err(err, "%s: records 1 to %llu are not here (segments archived?) and "
+		            "tree.json does not cover them: put the segments back to start",
+		            a->audit_dir, (unsigned long long)files->v[0].first - 1);
+	while (rc == 0) {
 		char *line;
 		size_t len;
 		bool complete;
-		int got = reader_next(&r, &line, &len, &complete);
-		if (got == 0 || !complete)
+		int got = audit_lines_next(l, &line, &len, &complete, err);
+		if (got < 0)
+			rc = tg_err_prefix(err, "reading record %llu for the Merkle tree",
+			                   (unsigned long long)a->tree.size + 1);
+		if (got <= 0 || !complete)
 			break;
-		if (got < 0) {
-			rc = tg_err_errno(err, "%s: reading record %llu for the Merkle tree", a->path,
-			                  (unsigned long long)a->tree.size + 1);
-			break;
-		}
 		merkle_hash leaf;
 		merkle_leaf_hash(line, len, leaf);
 		merkle_compact_append(&a->tree, leaf);
 	}
-	free(r.buf);
-	close(r.fd);
+	audit_lines_close(l);
+	if (rc == 0 && a->tree.size != a->last_seq)
+		rc = tg_err(err, "%s: the segments and audit.log hold %llu records, but the last is seq %llu: "
+		            "a segment is missing", a->audit_dir, (unsigned long long)a->tree.size,
+		            (unsigned long long)a->last_seq);
 	return rc;
 }
 
@@ -875,7 +635,7 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 		tg_err(err, "audit log: out of memory");
 		return NULL;
 	}
-	a->fd = -1;
+	a->fd = a->dir_fd = -1;
 	if (make_dirs(state_dir, err) < 0 ||
 	    join_path(audit_dir, state_dir, "audit", err) < 0 ||
 	    join_path(keys_dir, state_dir, "keys", err) < 0 ||
@@ -886,6 +646,24 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 		goto fail;
 	snprintf(a->keys_dir, sizeof a->keys_dir, "%s", keys_dir);
 
+	snprintf(a->audit_dir, sizeof a->audit_dir, "%s", audit_dir);
+	a->segment_bytes = AUDIT_SEGMENT_BYTES_DEFAULT;
+
+	/* Two writers would fork the chain: one broker per audit directory.
+	   The lock is on the directory, which stays while segments rotate. */
+	a->dir_fd = open(audit_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->dir_fd < 0) {
+		tg_err_errno(err, "%s: cannot open", audit_dir);
+		goto fail;
+	}
+	if (flock(a->dir_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			tg_err(err, "%s: in use by another process (another toolgated on this state directory?)",
+			       a->path);
+		else
+			tg_err_errno(err, "%s: flock failed", a->path);
+		goto fail;
+	}
 	a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (a->fd < 0) {
 		tg_err_errno(err, "%s: cannot open", a->path);
@@ -899,16 +677,7 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 		tg_err(err, "%s: not a regular file", a->path);
 		goto fail;
 	}
-	/* Two writers would fork the chain. */
-	if (flock(a->fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			tg_err(err, "%s: in use by another process (another toolgated on this state directory?)",
-			       a->path);
-		else
-			tg_err_errno(err, "%s: flock failed", a->path);
-		goto fail;
-	}
-	if (recover_tail(a, err) < 0 || load_tree(a, err) < 0 ||
+	if (recover_tail(a, err) < 0 || find_file_first(a, err) < 0 || load_tree(a, err) < 0 ||
 	    join_path(a->checkpoint_dir, audit_dir, "checkpoints", err) < 0 ||
 	    make_dir(a->checkpoint_dir, err) < 0)
 		goto fail;
@@ -942,6 +711,8 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err)
 fail:
 	if (a->fd >= 0)
 		close(a->fd);
+	if (a->dir_fd >= 0)
+		close(a->dir_fd);
 	keys_wipe(&a->key);
 	free(a);
 	return NULL;
@@ -973,7 +744,7 @@ static int queue_line(struct audit_log *a, const char *body, size_t body_len, co
 	memcpy(p, sig_b64, SIG_B64_LEN), p += SIG_B64_LEN;
 	memcpy(p, "\"}\n", 3), p += 3;
 	a->queue_len += need;
-	sha256_hex(line, need - 1, a->prev_hex);
+	audit_sha256_hex(line, need - 1, a->prev_hex);
 	return 0;
 }
 
@@ -990,9 +761,9 @@ int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct 
 	if (!json_is_object(fields))
 		return tg_err(err, "audit record: fields are not a JSON object");
 	for (size_t i = 0; i < N_LOG; i++)
-		if (json_object_get(fields, log_members[i]))
+		if (json_object_get(fields, audit_log_members[i]))
 			return tg_err(err, "audit record: \"%s\" is set by the audit log, not by the caller",
-			              log_members[i]);
+			              audit_log_members[i]);
 	json_t *event = json_object_get(fields, "event");
 	if (!json_is_string(event) || json_string_length(event) == 0)
 		return tg_err(err, "audit record: \"event\" must be a non-empty string");
@@ -1010,11 +781,11 @@ int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct 
 	bad |= json_object_set_new(rec, "time", json_string(now));
 	bad |= json_object_set_new(rec, "prev", json_string(a->prev_hex));
 	for (size_t i = 0; i < N_STANDARD; i++) {
-		value = json_object_get(fields, standard_members[i]);
-		bad |= json_object_set_new(rec, standard_members[i], value ? json_incref(value) : json_null());
+		value = json_object_get(fields, audit_standard_members[i]);
+		bad |= json_object_set_new(rec, audit_standard_members[i], value ? json_incref(value) : json_null());
 	}
 	json_object_keylen_foreach(fields, key, key_len, value) {
-		if (!name_in(key, key_len, standard_members, N_STANDARD))
+		if (!audit_name_in(key, key_len, audit_standard_members, N_STANDARD))
 			bad |= json_object_setn(rec, key, key_len, value);
 	}
 	bad |= json_object_set_new(rec, "key_id", json_string(a->key.key_id));
@@ -1059,6 +830,54 @@ static int mark_failed(struct audit_log *a, const char *what, struct tg_error *e
 	return tg_err(err, "%s", a->failure);
 }
 
+/* A new, empty audit.log in place (after the old one was renamed). */
+static int start_file(struct audit_log *a, struct tg_error *err)
+{
+	int fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fsync(a->dir_fd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return mark_failed(a, "starting a new segment", err);
+	}
+	a->fd = fd;
+	a->durable_size = 0;
+	a->file_first = a->last_seq + 1;
+	memcpy(a->file_first_prev, a->prev_hex, sizeof a->file_first_prev);
+	return 0;
+}
+
+/*
+ * Close the segment: everything in it is durable (we are right after a
+ * sync).  tree.json first, so that a restart at any point finds either
+ * the boundary it describes or a log it ignores it for; then the rename,
+ * which is the commit; then a new audit.log.  A crash after the rename
+ * leaves no audit.log: the next start makes one and continues the chain
+ * from the segment's last line.  If the range or the rename cannot be
+ * written, audit.log just grows, and the next sync tries again.
+ */
+static int rotate_segment(struct audit_log *a, struct tg_error *err)
+{
+	char seg[PATH_MAX + 64];
+	struct tg_error why;
+	if (a->last_seq < a->file_first)
+		return 0;
+	int rc = save_tree_state(a, &why);
+	if (rc == 0 && audit_segment_path(seg, sizeof seg, a->audit_dir, a->file_first, a->last_seq) < 0)
+		rc = tg_err(&why, "%s: path too long", a->audit_dir);
+	if (rc == 0 && rename(a->path, seg) < 0)
+		rc = tg_err_errno(&why, "%s: cannot rename to %s", a->path, seg);
+	if (rc < 0) {
+		snprintf(a->rotate_error, sizeof a->rotate_error, "%s", why.msg);
+		return 0;
+	}
+	a->rotate_error[0] = '\0';
+	close(a->fd);
+	a->fd = -1;
+	return start_file(a, err);
+}
+
 int audit_sync(struct audit_log *a, struct tg_error *err)
 {
 	size_t off = 0;
@@ -1095,6 +914,8 @@ int audit_sync(struct audit_log *a, struct tg_error *err)
 	}
 	a->queue_len = 0;
 	a->queue_written = 0;
+	if (a->segment_bytes && (uint64_t)a->durable_size >= a->segment_bytes)
+		return rotate_segment(a, err);
 	return 0;
 }
 
@@ -1105,7 +926,11 @@ int audit_recover(struct audit_log *a, struct tg_error *err)
 	/* Back to the last durable state: whatever part of the failed write
 	   reached the file goes, then the whole queue is written again. */
 	a->failed = false;
-	if (ftruncate(a->fd, a->durable_size) < 0) {
+	if (a->fd < 0) {
+		/* A rotation renamed the segment but could not start audit.log. */
+		if (start_file(a, err) < 0)
+			return -1;
+	} else if (ftruncate(a->fd, a->durable_size) < 0) {
 		mark_failed(a, "ftruncate", err);
 		return -1;
 	}
@@ -1198,6 +1023,16 @@ out:
 	return rc;
 }
 
+const char *audit_rotation_error(const struct audit_log *a)
+{
+	return a->rotate_error[0] ? a->rotate_error : NULL;
+}
+
+void audit_set_segment_bytes(struct audit_log *a, uint64_t bytes)
+{
+	a->segment_bytes = bytes;
+}
+
 uint64_t audit_tree_size(const struct audit_log *a)
 {
 	return a->tree.size;
@@ -1209,7 +1044,9 @@ void audit_close(struct audit_log *a)
 		return;
 	/* Nobody is left to report a failure to; it stays visible as a torn or short log. */
 	(void)audit_sync(a, NULL);
-	close(a->fd);
+	if (a->fd >= 0)
+		close(a->fd);
+	close(a->dir_fd);
 	keys_wipe(&a->key);
 	free(a->queue);
 	free(a);

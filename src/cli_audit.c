@@ -23,16 +23,15 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "audit_files.h"
 #include "error.h"
 #include "keys.h"
 
-/* Same bound as the audit log's own: no valid record is longer. */
-#define SHOW_LINE_MAX (4u * 1024 * 1024)
 
 static const char verify_usage[] =
-	"usage: toolgate audit verify LOG --key AUDIT.pub [--checkpoint FILE [--merkle-only]] [--json]";
+	"usage: toolgate audit verify LOG|AUDIT_DIR --key AUDIT.pub [--checkpoint FILE [--merkle-only]] [--json]";
 static const char show_usage[] =
-	"usage: toolgate audit show LOG [--tool T] [--user U] [--agent A] [--decision D] [--since TIME]\n"
+	"usage: toolgate audit show LOG|AUDIT_DIR [--tool T] [--user U] [--agent A] [--decision D] [--since TIME]\n"
 	"                           [--until TIME] [--json]";
 static const char keygen_usage[] = "usage: toolgate keygen --out PREFIX";
 
@@ -52,7 +51,15 @@ static int verify_report(bool json, const char *log, bool valid, uint64_t record
 			return 1;
 		}
 	} else if (valid) {
-		printf("%s: %llu records, chain and signatures valid\n", log, (unsigned long long)records);
+		const char *slash = strrchr(log, '/');
+		uint64_t first, last;
+		if (audit_segment_name(slash ? slash + 1 : log, &first, &last))
+			printf("%s: %llu records (seq %llu to %llu), chain and signatures valid; its link to "
+			       "seq %llu is checked when the whole audit directory is verified\n", log,
+			       (unsigned long long)records, (unsigned long long)first,
+			       (unsigned long long)last, (unsigned long long)first - 1);
+		else
+			printf("%s: %llu records, chain and signatures valid\n", log, (unsigned long long)records);
 	} else if (error_names_log) {
 		fprintf(stderr, "%s: %s\n", log, error);
 	} else {
@@ -323,37 +330,34 @@ int cli_audit_show(int argc, char **argv)
 		return cli_usage_error(cmd, show_usage,
 		                   "--until: not an RFC 3339 time or YYYY-MM-DD date: %s", until);
 
-	FILE *f = fopen(log, "re");
-	if (!f) {
-		struct tg_error err;
-		tg_err_errno(&err, "%s: cannot open", log);
+	struct tg_error err;
+	struct audit_lines *l = audit_lines_open(log, &err);
+	if (!l) {
 		fprintf(stderr, "%s: %s\n", cmd, err.msg);
 		return 1;
 	}
-	char *buf = malloc(SHOW_LINE_MAX + 2);
-	if (!buf) {
-		fclose(f);
-		fprintf(stderr, "%s: out of memory\n", cmd);
-		return 1;
-	}
 	int rc = 0;
-	for (unsigned long long line_no = 1; fgets(buf, SHOW_LINE_MAX + 2, f); line_no++) {
-		size_t len = strlen(buf);
-		if (len > 0 && buf[len - 1] == '\n') {
-			buf[--len] = '\0';
-		} else if (!feof(f)) {
-			int c;
-			while ((c = getc(f)) != EOF && c != '\n')
-				;
-			fprintf(stderr, "%s: %s: line %llu: longer than %u bytes (skipped)\n", cmd, log,
-			        line_no, SHOW_LINE_MAX);
+	unsigned long long line_no = 0;
+	for (;;) {
+		char *line;
+		size_t len;
+		bool complete, first;
+		int got = audit_lines_next(l, &line, &len, &complete, &err);
+		if (got < 0) {
+			/* Nothing after an unreadable or oversize line can be placed. */
+			fprintf(stderr, "%s: %s\n", cmd, err.msg);
 			rc = 1;
-			continue;
+			break;
 		}
+		if (got == 0)
+			break;
+		const char *path = audit_lines_file(l, &first)->path;
+		line_no = first ? 1 : line_no + 1;
 		json_error_t jerr;
-		json_t *rec = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+		json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(rec)) {
-			fprintf(stderr, "%s: %s: line %llu: not a JSON object (skipped)\n", cmd, log, line_no);
+			fprintf(stderr, "%s: %s: line %llu: %s (skipped)\n", cmd, path, line_no,
+			        complete ? "not a JSON object" : "torn (no newline at end of file)");
 			json_decref(rec);
 			rc = 1;
 			continue;
@@ -369,18 +373,13 @@ int cli_audit_show(int argc, char **argv)
 		}
 		if (match) {
 			if (json)
-				printf("%s\n", buf);
+				printf("%.*s\n", (int)len, line);
 			else
 				show_line(rec);
 		}
 		json_decref(rec);
 	}
-	if (ferror(f)) {
-		fprintf(stderr, "%s: %s: read failed\n", cmd, log);
-		rc = 1;
-	}
-	free(buf);
-	fclose(f);
+	audit_lines_close(l);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "cli_proof.h"
 #include "cli_util.h"
 #include "keys.h"
+#include "audit_files.h"
 #include "merkle.h"
 #include "note.h"
 
@@ -25,8 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#define LOG_LINE_MAX (1024 * 1024)
 
 static const char checkpoint_usage[] = "usage: toolgate audit checkpoint STATE_DIR [--key AUDIT.pub]";
 static const char prove_usage[] =
@@ -39,20 +40,30 @@ static const char consistency_usage[] =
 /* Every complete line's leaf hash.  0, or -1 with err. */
 static int read_leaves(const char *log, merkle_hash **out, uint64_t *n, struct tg_error *err)
 {
-	FILE *f = fopen(log, "re");
-	if (!f)
-		return tg_err_errno(err, "%s: cannot open", log);
-	char *buf = malloc(LOG_LINE_MAX + 2);
+	struct audit_lines *l = audit_lines_open(log, err);
+	if (!l)
+		return -1;
+	const struct audit_files *files = audit_lines_files(l);
 	merkle_hash *v = NULL;
 	uint64_t count = 0, cap = 0;
 	int rc = 0;
-	while (buf && fgets(buf, LOG_LINE_MAX + 2, f)) {
-		size_t len = strlen(buf);
-		if (len == 0 || buf[len - 1] != '\n') {
-			rc = feof(f) ? tg_err(err, "%s: seq %" PRIu64 ": truncated (no newline at end of file)",
-			                      log, count + 1)
-			             : tg_err(err, "%s: line %" PRIu64 ": longer than %u bytes", log, count + 1,
-			                      LOG_LINE_MAX);
+	/* The tree's leaves are numbered from seq 1: a log without its
+	   beginning has no proofs. */
+	if (files->n && files->v[0].first > 1)
+		rc = tg_err(err, "%s: begins at seq %" PRIu64 ": proofs need the whole log from seq 1 "
+		            "(give the audit directory, with every segment)", log, files->v[0].first);
+	while (rc == 0) {
+		char *line;
+		size_t len;
+		bool complete;
+		int got = audit_lines_next(l, &line, &len, &complete, err);
+		if (got < 0)
+			rc = -1;
+		if (got <= 0)
+			break;
+		if (!complete) {
+			rc = tg_err(err, "%s: seq %" PRIu64 ": truncated (no newline at end of file)", log,
+			            count + 1);
 			break;
 		}
 		if (count == cap) {
@@ -64,14 +75,9 @@ static int read_leaves(const char *log, merkle_hash **out, uint64_t *n, struct t
 			}
 			v = nv;
 		}
-		merkle_leaf_hash(buf, len - 1, v[count++]);
+		merkle_leaf_hash(line, len, v[count++]);
 	}
-	if (!buf)
-		rc = tg_err(err, "out of memory");
-	else if (rc == 0 && ferror(f))
-		rc = tg_err_errno(err, "%s: read failed", log);
-	free(buf);
-	fclose(f);
+	audit_lines_close(l);
 	if (rc < 0) {
 		free(v);
 		return -1;
@@ -81,13 +87,16 @@ static int read_leaves(const char *log, merkle_hash **out, uint64_t *n, struct t
 	return 0;
 }
 
-/* STATE_DIR/keys/audit.pub for STATE_DIR/audit/<log>. */
+/* STATE_DIR/keys/audit.pub for STATE_DIR/audit/<log> or STATE_DIR/audit. */
 static void default_key(const char *log, char out[PATH_MAX])
 {
 	char dir[PATH_MAX];
+	struct stat st;
 	snprintf(dir, sizeof dir, "%s", log);
 	char *slash = strrchr(dir, '/');
-	if (slash)
+	if (stat(log, &st) == 0 && S_ISDIR(st.st_mode))
+		;
+	else if (slash)
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof dir, ".");

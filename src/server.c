@@ -123,6 +123,7 @@ void server_options_defaults(struct server_options *o)
 	o->max_calls = 256;
 	o->max_conns = 1024;
 	o->spares = 2;
+	o->audit_segment_bytes = AUDIT_SEGMENT_BYTES_DEFAULT;
 	o->page_size = 50;
 	o->grace_ms = 10000;
 	o->clock_skew = 60;
@@ -584,6 +585,7 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	s->audit = audit_open(o->state_dir, err);
 	if (!s->audit)
 		return tg_err_prefix(err, "audit log in %s", o->state_dir);
+	audit_set_segment_bytes(s->audit, o->audit_segment_bytes);
 
 	s->ratelimit = ratelimit_new();
 	if (!s->ratelimit)
@@ -706,6 +708,12 @@ static void commit(struct server *s)
 		struct tg_error err;
 		if (audit_sync(s->audit, &err) != 0)
 			note_audit_failure(s, &err);
+		/* Once per episode: the log is safe, it only stopped rotating. */
+		const char *why = audit_rotation_error(s->audit);
+		if (why && !s->rotation_warned)
+			log_warn("audit", "audit.log is not rotated into a segment (tried again at each "
+			         "write): %s", why);
+		s->rotation_warned = why != NULL;
 	}
 	write_checkpoint(s, false);
 	call_release_gated(s);

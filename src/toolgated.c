@@ -26,6 +26,7 @@ static void usage(FILE *f)
 "                 [--max-connections N] [--grace SECONDS] [--clock-skew SECONDS]\n"
 "                 [--dynamic-uids FIRST-LAST] [--spare-sandboxes N] [--kernel-audit]\n"
 "                 [--forward HOST[:PORT] --forward-ca FILE [--forward-cert FILE --forward-key FILE]]\n"
+"                 [--audit-segment-size SIZE]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -48,6 +49,8 @@ static void usage(FILE *f)
 "                       (RFC 5424 messages, RFC 5425 framing; port 6514 by default)\n"
 "  --forward-ca FILE    the CAs the collector's certificate must chain to (required with --forward)\n"
 "  --forward-cert FILE, --forward-key FILE   a client certificate and key, for mutual TLS\n"
+"  --audit-segment-size SIZE  close audit.log as a segment audit-<first>-<last>.log once it\n"
+"                       reaches SIZE bytes (K, M, G suffixes; default 64M; 0: never)\n"
 "  --kernel-audit       turn the kernel's audit switch on (auditctl -e 1) while running, so that\n"
 "                       each Landlock refusal is named by path (it is restored at stop)\n");
 }
@@ -62,6 +65,29 @@ static int parse_uint(const char *flag, const char *s, unsigned long long max, u
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/* BYTES[K|M|G] (powers of 1024); 0 or at least 1K. */
+static int parse_size(const char *flag, const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (errno || *end || end == s || s[0] == '-' || v > (1ull << 50) >> shift ||
+	    (v != 0 && (v << shift) < 1024)) {
+		fprintf(stderr, "toolgated: %s: \"%s\" is not a size: 0, or 1K and more (suffixes K, M, G)\n",
+		        flag, s);
+		return -1;
+	}
+	*out = v << shift;
 	return 0;
 }
 
@@ -87,7 +113,7 @@ static int detach(void)
 int main(int argc, char **argv)
 {
 	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES, O_FWD,
-	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY };
+	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY, O_SEGMENT };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -110,6 +136,7 @@ int main(int argc, char **argv)
 		{ "forward-ca", required_argument, NULL, O_FWD_CA },
 		{ "forward-cert", required_argument, NULL, O_FWD_CERT },
 		{ "forward-key", required_argument, NULL, O_FWD_KEY },
+		{ "audit-segment-size", required_argument, NULL, O_SEGMENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -220,6 +247,9 @@ int main(int argc, char **argv)
 			break;
 		case O_FWD_KEY:
 			o.forward_key = optarg;
+			break;
+		case O_SEGMENT:
+			if (parse_size("--audit-segment-size", optarg, &o.audit_segment_bytes)) return 2;
 			break;
 		case O_SPARES:
 			if (parse_uint("--spare-sandboxes", optarg, 4, &v)) return 2;
