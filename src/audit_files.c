@@ -122,7 +122,7 @@ int audit_files_list(const char *path, struct audit_files *out, struct tg_error 
 	if (rc == 0 && errno != 0)
 		rc = tg_err_errno(err, "%s: cannot list", path);
 	closedir(d);
-	if (rc == 0) {
+	if (rc == 0 && out->n > 1) {
 		qsort(out->v, out->n, sizeof *out->v, by_first);
 		for (size_t i = 1; i < out->n; i++)
 			if (out->v[i].first <= out->v[i - 1].last) {
