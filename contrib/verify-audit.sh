@@ -6,6 +6,9 @@
 #
 #   contrib/verify-audit.sh LOG AUDIT.pub [CHECKPOINT] [SEQ]
 #
+# LOG is audit.log, or the audit directory: then its closed segments
+# (audit-<first>-<last>.log, in name order, which is seq order) and
+# audit.log are read as one log.
 # SEQ is the record to check (default: the last).  With CHECKPOINT, its
 # signature (by AUDIT.pub, under the key name its origin line gives), its key
 # id, and its root against the log are checked too.  Prints one "ok" line per
@@ -16,10 +19,16 @@ set -u
 log=${1:?usage: verify-audit.sh LOG AUDIT.pub [CHECKPOINT] [SEQ]}
 pub=${2:?usage: verify-audit.sh LOG AUDIT.pub [CHECKPOINT] [SEQ]}
 cp=${3:-}
-seq=${4:-$(wc -l <"$log" | tr -d ' ')}
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 bad() { echo "FAIL $*"; exit 1; }
+if [ -d "$log" ]; then
+	for f in "$log"/audit-*.log "$log"/audit.log; do
+		[ -f "$f" ] && cat "$f"
+	done >"$work/log"
+	log=$work/log
+fi
+seq=${4:-$(wc -l <"$log" | tr -d ' ')}
 
 # --- one record: the signature covers the line up to ,"sig":"..." then "}" ---
 line=$(sed -n "${seq}p" "$log")

@@ -137,13 +137,20 @@ int forward_cursor_read(const char *path, uint64_t *seq, uint64_t *offset, struc
 int forward_cursor_write(const char *path, uint64_t seq, uint64_t offset, struct tg_error *err);
 
 /*
- * Complete lines of a growing file, from a byte offset.  next() gives 1 and
- * the line (without '\n', valid until the next call) with the offset just
- * after it; 0 when no complete line is there yet (the file may not exist
- * yet); -1 for a line longer than FORWARD_LINE_MAX or a read error.
+ * Complete lines of a growing audit log, from a cursor: path is the live
+ * file (audit.log) and (seq, offset) the last record sent and the byte
+ * after it in the file that holds it, a closed segment or audit.log
+ * (audit_files.h); seq 0 is the log's start.  When a file ends and it is
+ * no longer the live one (the broker closed it as a segment), reading goes
+ * on in the file that holds the next seq, from its start.  next() gives 1
+ * and the line (without '\n', valid until the next call) with the offset
+ * just after it in its file; 0 when no complete line is there yet (the
+ * file may not exist yet); -1 for a line longer than FORWARD_LINE_MAX or a
+ * read error.
  */
 struct forward_reader;
-struct forward_reader *forward_reader_new(const char *path, uint64_t offset, struct tg_error *err);
+struct forward_reader *forward_reader_new(const char *path, uint64_t seq, uint64_t offset,
+                                          struct tg_error *err);
 int forward_reader_next(struct forward_reader *r, const char **line, size_t *len,
                         uint64_t *end_offset, struct tg_error *err);
 void forward_reader_seek(struct forward_reader *r, uint64_t offset);

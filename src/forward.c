@@ -43,6 +43,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "audit_files.h"
 #include "fileio.h"
 #include "jsonrpc.h"
 #include "forward_impl.h"
@@ -54,26 +55,78 @@
 #define READ_CHUNK (64 * 1024)
 
 struct forward_reader {
-	char *path;
+	char *path;             /* the live file, .../audit/audit.log */
+	char *dir;              /* its directory, where segments are */
+	char *cur;              /* the file being read: path or a segment */
 	int fd;                 /* -1 until the file exists */
 	dev_t dev;
 	ino_t ino;
 	uint64_t pos;           /* file offset of buf[start] */
+	uint64_t seq;           /* seq of the last line given (or the cursor's) */
+	unsigned generation;    /* counts file switches */
 	char *buf;
 	size_t cap, start, end; /* unread bytes are buf[start..end) */
 };
 
-struct forward_reader *forward_reader_new(const char *path, uint64_t offset, struct tg_error *err)
+struct forward_reader *forward_reader_new(const char *path, uint64_t seq, uint64_t offset,
+                                          struct tg_error *err)
 {
 	struct forward_reader *r = calloc(1, sizeof *r);
-	if (!r || !(r->path = strdup(path))) {
+	if (!r || !(r->path = strdup(path)) || !(r->dir = strdup(path))) {
+		if (r)
+			free(r->path);
 		free(r);
 		tg_err(err, "out of memory");
 		return NULL;
 	}
+	char *slash = strrchr(r->dir, '/');
+	if (slash == r->dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(r->dir, ".");
 	r->fd = -1;
 	r->pos = offset;
+	r->seq = seq;
 	return r;
+}
+
+/* The seq a record line begins with ({"seq":N,...}); 0 if it does not. */
+static uint64_t line_seq(const char *line, size_t len)
+{
+	static const char head[] = "{\"seq\":";
+	uint64_t v = 0;
+	size_t i = sizeof head - 1;
+	if (len <= i || memcmp(line, head, i) != 0)
+		return 0;
+	for (; i < len && line[i] >= '0' && line[i] <= '9' && v < UINT64_MAX / 10 - 1; i++)
+		v = v * 10 + (uint64_t)(line[i] - '0');
+	return v;
+}
+
+/*
+ * The file that holds the record after seq `after` (the first record
+ * when 0): the segment whose range holds it, else audit.log.  With
+ * `holding`, the file holding seq `after` itself (where a cursor's offset
+ * points).  NULL: out of memory or no such directory (the caller retries).
+ */
+static char *file_for(const struct forward_reader *r, uint64_t after, bool holding)
+{
+	struct audit_files files;
+	struct tg_error ignored;
+	char *path = NULL;
+	uint64_t want = holding ? after : after + 1;
+	if (audit_files_list(r->dir, &files, &ignored) < 0)
+		return NULL;
+	for (size_t i = 0; i < files.n && !path; i++) {
+		const struct audit_file *f = &files.v[i];
+		if (f->first ? (after == 0 && !holding) || (want >= f->first && want <= f->last)
+		             : true)
+			path = strdup(f->path);
+	}
+	audit_files_free(&files);
+	return path ? path : strdup(r->path);
 }
 
 /* 1 open, 0 the file does not exist (yet), -1 error. */
@@ -81,14 +134,64 @@ static int reader_open(struct forward_reader *r, struct tg_error *err)
 {
 	if (r->fd >= 0)
 		return 1;
-	r->fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (!r->cur) {
+		/* First open: the file the cursor points into (its offset is
+		   within the file holding its seq), or the log's first file. */
+		r->cur = file_for(r, r->seq, r->seq != 0);
+		if (!r->cur)
+			return 0;
+	}
+	r->fd = open(r->cur, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (r->fd < 0)
-		return errno == ENOENT ? 0 : tg_err_errno(err, "%s: open", r->path);
+		return errno == ENOENT ? 0 : tg_err_errno(err, "%s: open", r->cur);
 	struct stat st;
 	if (fstat(r->fd, &st) == 0) {
 		r->dev = st.st_dev;
 		r->ino = st.st_ino;
 	}
+	return 1;
+}
+
+/*
+ * At the end of the file being read: if it is no longer the live one (the
+ * broker closed it as a segment, or we were reading a segment), go on in
+ * the file that holds the next record.  1 switched, 0 not, -1 the file
+ * grew after all (read on in it).
+ */
+static int next_file(struct forward_reader *r)
+{
+	struct stat st;
+	if (strcmp(r->cur, r->path) == 0 &&
+	    (stat(r->path, &st) != 0 || (st.st_ino == r->ino && st.st_dev == r->dev)))
+		return 0;
+	/* The broker may have written its last lines into the file between
+	   our read and its rename: read those first. */
+	char c;
+	if (pread(r->fd, &c, 1, (off_t)(r->pos + r->end)) == 1)
+		return -1;
+	char *next = file_for(r, r->seq, false);
+	if (!next)
+		return 0;
+	if (strcmp(next, r->cur) == 0 && strcmp(next, r->path) != 0) {
+		free(next);  /* a segment cannot follow itself */
+		return 0;
+	}
+	int fd = open(next, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0 || (st.st_ino == r->ino && st.st_dev == r->dev)) {
+		if (fd >= 0)
+			close(fd);
+		free(next);
+		return 0;
+	}
+	close(r->fd);
+	free(r->cur);
+	r->cur = next;
+	r->fd = fd;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->pos = 0;
+	r->start = r->end = 0;
+	r->generation++;
 	return 1;
 }
 
@@ -107,10 +210,13 @@ int forward_reader_next(struct forward_reader *r, const char **line, size_t *len
 			r->start += n + 1;
 			r->pos += n + 1;
 			*end_offset = r->pos;
+			uint64_t seq = line_seq(*line, n);
+			if (seq)
+				r->seq = seq;
 			return 1;
 		}
 		if (r->end - r->start > FORWARD_LINE_MAX)
-			return tg_err(err, "%s: the line at byte %llu is longer than %u bytes", r->path,
+			return tg_err(err, "%s: the line at byte %llu is longer than %u bytes", r->cur,
 			              (unsigned long long)r->pos, FORWARD_LINE_MAX);
 		if (r->start > 0) {
 			memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -123,7 +229,7 @@ int forward_reader_next(struct forward_reader *r, const char **line, size_t *len
 				ncap = FORWARD_LINE_MAX + 1;
 			char *nb = realloc(r->buf, ncap);
 			if (!nb)
-				return tg_err(err, "%s: out of memory", r->path);
+				return tg_err(err, "%s: out of memory", r->cur);
 			r->buf = nb;
 			r->cap = ncap;
 		}
@@ -131,9 +237,14 @@ int forward_reader_next(struct forward_reader *r, const char **line, size_t *len
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
-			return tg_err_errno(err, "%s: read", r->path);
-		if (got == 0)
+			return tg_err_errno(err, "%s: read", r->cur);
+		if (got == 0) {
+			/* A closed segment's lines are all complete: switch only with
+			   nothing left over. */
+			if (r->end == 0 && next_file(r) != 0)
+				continue;
 			return 0;   /* no newline yet: a torn or growing last line */
+		}
 		r->end += (size_t)got;
 	}
 }
@@ -144,13 +255,17 @@ void forward_reader_seek(struct forward_reader *r, uint64_t offset)
 	r->start = r->end = 0;
 }
 
-/* Forget the open file, so that the next read opens the path anew. */
-static void reader_reopen(struct forward_reader *r, uint64_t offset)
+/* Back to the log's first record: the first file, from its start. */
+static void reader_rewind(struct forward_reader *r)
 {
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
-	forward_reader_seek(r, offset);
+	free(r->cur);
+	r->cur = NULL;
+	r->seq = 0;
+	r->generation++;
+	forward_reader_seek(r, 0);
 }
 
 void forward_reader_free(struct forward_reader *r)
@@ -161,6 +276,8 @@ void forward_reader_free(struct forward_reader *r)
 		close(r->fd);
 	free(r->buf);
 	free(r->path);
+	free(r->dir);
+	free(r->cur);
 	free(r);
 }
 
@@ -217,6 +334,7 @@ struct forwarder {
 	uint64_t sent_seq, delivered_seq, delivered_off;
 	uint64_t saved_seq, saved_off, saved_ms;
 	uint64_t count_off, behind; /* newlines counted up to count_off, after delivered_off */
+	unsigned count_gen;         /* the reader's file that count_off is in */
 	uint64_t backoff_ms, next_connect_ms, stall_until_ms;
 	bool caught_up;             /* the last send found no further complete line */
 	char *msg, *batch, *scratch;
@@ -406,7 +524,8 @@ static void restart_from_zero(struct forwarder *f, const char *why)
 	f->count = 0;
 	f->expect_seq = 0;
 	f->count_off = f->behind = 0;
-	forward_reader_seek(f->reader, 0);
+	reader_rewind(f->reader);
+	f->count_gen = f->reader->generation;
 }
 
 /* Before sending from the cursor: the log must reach it, on a line end. */
@@ -439,14 +558,22 @@ static void count_behind(struct forwarder *f)
 {
 	struct tg_error e;
 	struct stat st;
-	if (f->reader->fd >= 0 && stat(f->log_path, &st) == 0 &&
-	    (st.st_ino != f->reader->ino || st.st_dev != f->reader->dev)) {
-		reader_reopen(f->reader, 0);
+	/* A live file renamed into a segment keeps its link; one deleted or
+	   replaced by another file does not: that is a new log. */
+	if (f->reader->fd >= 0 && strcmp(f->reader->cur, f->log_path) == 0 &&
+	    stat(f->log_path, &st) == 0 &&
+	    (st.st_ino != f->reader->ino || st.st_dev != f->reader->dev) &&
+	    (fstat(f->reader->fd, &st) != 0 || st.st_nlink == 0)) {
 		restart_from_zero(f, "the log file was replaced");
 		f->caught_up = false;
 	}
 	if (reader_open(f->reader, &e) <= 0)
 		return;
+	if (f->count_gen != f->reader->generation) {
+		/* The reader went on into the next file: count there from its start. */
+		f->count_gen = f->reader->generation;
+		f->count_off = 0;
+	}
 	for (;;) {
 		ssize_t r = pread(f->reader->fd, f->scratch, READ_CHUNK, (off_t)f->count_off);
 		if (r <= 0)
@@ -1076,7 +1203,7 @@ int forward_start(struct forwarder **out, const struct forward_options *o, struc
 		goto fail;
 	f->saved_seq = f->sent_seq = f->delivered_seq;
 	f->saved_off = f->count_off = f->delivered_off;
-	if (!(f->reader = forward_reader_new(f->log_path, f->delivered_off, err)))
+	if (!(f->reader = forward_reader_new(f->log_path, f->delivered_seq, f->delivered_off, err)))
 		goto fail;
 	f->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (f->wake_fd < 0) {

@@ -197,5 +197,62 @@ def stock_tools_verify_a_record_and_a_checkpoint():
     contains(p.stdout, "FAIL checkpoint: it commits to %d records, the log has %d" % (small, small - 1))
 
 
+
+@test
+def a_log_in_segments_verifies_shows_and_proves_as_one_directory():
+    sb = Broker([tool_file("echo", [T("echo-args")]), tool_file("denied", [T("echo-args")])], POLICY,
+                args=["--audit-segment-size", "8K"])
+    sb.start()
+    sc = sb.client(AGENT_UID)
+    for i in range(60):
+        sc.request("tools/call", {"name": "denied", "arguments": {}})
+    sc.close()
+    sb.stop(signal.SIGTERM)
+    sb.proc = None
+    adir = os.path.dirname(sb.audit_log)
+    segs = sorted(n for n in os.listdir(adir) if n.startswith("audit-"))
+    assert len(segs) >= 3, "segments: %s" % segs
+    lines = b"".join(open(os.path.join(adir, n), "rb").read() for n in segs + ["audit.log"]).split(b"\n")[:-1]
+    p = tg("audit", "verify", adir, "--key", sb.audit_pub)
+    eq((p.returncode, p.stdout), (0, "%s: %d records, chain and signatures valid\n" % (adir, len(lines))))
+    # One segment alone: its own range, and a word on what is not checked.
+    one = os.path.join(adir, segs[1])
+    first, last = int(segs[1][6:26]), int(segs[1][27:47])
+    p = tg("audit", "verify", one, "--key", sb.audit_pub)
+    eq((p.returncode, p.stdout), (0, "%s: %d records (seq %d to %d), chain and signatures valid; its link to "
+                                     "seq %d is checked when the whole audit directory is verified\n"
+                                  % (one, last - first + 1, first, last, first - 1)))
+    p = tg("audit", "show", adir, "--decision", "forbid", "--json")
+    eq(p.returncode, 0, p.stderr)
+    eq(len(p.stdout.splitlines()), 60)
+    cps = sorted(int(os.path.basename(x)[:-5]) for x in glob.glob(os.path.join(adir, "checkpoints", "*.note")))
+    cp = os.path.join(adir, "checkpoints", "%d.note" % cps[-1])
+    eq(cps[-1], len(lines), "the last checkpoint covers every segment")
+    p = tg("audit", "verify", adir, "--key", sb.audit_pub, "--checkpoint", cp)
+    eq(p.returncode, 0, p.stderr)
+    for seq in (1, first, len(lines)):
+        p = tg("audit", "prove", adir, "--seq", str(seq), "--checkpoint", cp)
+        eq(p.returncode, 0, p.stderr)
+        proof = json.loads(p.stdout)
+        ok = verify_inclusion(seq - 1, proof["tree_size"], leaf(lines[seq - 1]),
+                              [base64.b64decode(h) for h in proof["inclusion_proof"]],
+                              base64.b64decode(proof["root"]))
+        eq(ok, True, "seq %d" % seq)
+    p = tg("audit", "consistency", os.path.join(adir, "checkpoints", "%d.note" % cps[0]), cp, adir)
+    eq(p.returncode, 0, p.stderr)
+    p = run(["sh", SCRIPT, adir, sb.audit_pub, cp, str(first)])
+    eq(p.returncode, 0, p.stdout + p.stderr)
+    contains(p.stdout, "ok   checkpoint: the log's first %d records hash to its root" % len(lines))
+    # A segment taken away is named, by verify and by verify --checkpoint.
+    os.rename(one, one + ".away")
+    p = tg("audit", "verify", adir, "--key", sb.audit_pub)
+    eq(p.returncode, 1)
+    contains(p.stderr, "%s: begins at seq %d, but seq %d comes next (records are missing)"
+             % (segs[2], int(segs[2][6:26]), first))
+    p = tg("audit", "verify", adir, "--key", sb.audit_pub, "--checkpoint", cp, "--merkle-only")
+    eq(p.returncode, 1)
+    sb.close()
+
+
 b.close()
 summary()

@@ -195,7 +195,7 @@ def build_cli():
     if "/asan/" in os.environ.get("TOOLGATED", ""):
         env["SAN"] = "1"
     run([os.path.join(REPO, "scripts/build-one.sh"), out, "tests/integration/forward_cli.c",
-         "src/forward.c", "src/forward_msg.c", "src/error.c", "src/jsonrpc.c", "src/fileio.c", "-lssl"],
+         "src/forward.c", "src/forward_msg.c", "src/audit_files.c", "src/error.c", "src/jsonrpc.c", "src/fileio.c", "-lssl"],
         cwd=REPO, env=env)
     return out
 
@@ -454,6 +454,50 @@ if ok.get("deps"):
             bk.close()
             col.stop()
 
+
+    @test
+    def the_broker_forwards_every_record_across_audit_segments_and_a_collector_restart():
+        col = Collector("collector-segments", P("server.pem"), P("server.key"), P("ca.pem"))
+        col.start()
+        bk = Broker([tool_file("echo", [os.path.join(TEST_TOOLS, "echo-args")])],
+                    {"principals": {"a": {"uids": [41802]}},
+                     "rules": [{"id": "r", "effect": "permit", "agents": ["a"], "tools": ["echo"]}]},
+                    args=["--audit-segment-size", "4K", "--forward", "127.0.0.1:%d" % col.port,
+                          "--forward-ca", P("ca.pem"), "--forward-cert", P("client.pem"),
+                          "--forward-key", P("client.key")])
+        try:
+            bk.start()
+            cl = bk.client(41802)
+            audit_dir = os.path.dirname(bk.audit_log)
+
+            def all_lines():
+                names = sorted(n for n in os.listdir(audit_dir) if n.startswith("audit-")) + ["audit.log"]
+                out = []
+                for n in names:
+                    out += open(os.path.join(audit_dir, n)).read().split("\n")[:-1]
+                return out
+            for i in range(10):
+                cl.call("echo", {"i": i})
+            n = len(all_lines())
+            wait_for("%d records at the collector" % n, lambda: len(set(col.seqs())) >= n)
+            col.stop()
+            for i in range(10, 25):
+                cl.call("echo", {"i": i})
+            segs = [x for x in os.listdir(audit_dir) if x.startswith("audit-")]
+            assert len(segs) >= 3, "the log was closed into segments: %s" % sorted(os.listdir(audit_dir))
+            col.start()
+            lines = all_lines()
+            m = len(lines)
+            wait_for("all %d records after the collector's restart" % m,
+                     lambda: set(col.seqs()) >= set(range(1, m + 1)))
+            check_resends_only(col.seqs(), m)
+            got = {}
+            for msg in col.received():
+                got.setdefault(msg["seq"], msg["msg"])
+            eq([got[i] for i in range(1, m + 1)], lines, "every record of every segment, byte for byte")
+        finally:
+            bk.close()
+            col.stop()
 
 for p in _procs:
     if p.poll() is None:

@@ -306,7 +306,7 @@ TEST(reader_gives_complete_lines_only_and_a_torn_last_line_once_it_ends)
 	struct tg_error err = { "" };
 	const char *p = in_dir("log1");
 	write_file(p, "a\nbb\nccc", "w");
-	struct forward_reader *r = forward_reader_new(p, 0, &err);
+	struct forward_reader *r = forward_reader_new(p, 0, 0, &err);
 	const char *line;
 	size_t len;
 	uint64_t end;
@@ -330,7 +330,7 @@ TEST(reader_waits_for_a_log_that_does_not_exist_yet_and_starts_at_its_offset)
 {
 	struct tg_error err = { "" };
 	const char *p = in_dir("log2");
-	struct forward_reader *r = forward_reader_new(p, 5, &err);
+	struct forward_reader *r = forward_reader_new(p, 0, 5, &err);
 	const char *line;
 	size_t len;
 	uint64_t end;
@@ -338,6 +338,58 @@ TEST(reader_waits_for_a_log_that_does_not_exist_yet_and_starts_at_its_offset)
 	write_file(p, "1234\nline2\n", "w");
 	CHECK(forward_reader_next(r, &line, &len, &end, &err) == 1);
 	CHECK(len == 5 && memcmp(line, "line2", 5) == 0 && end == 11);
+	forward_reader_free(r);
+}
+
+/* Reads lines until none is complete; their seqs joined by commas. */
+static void read_seqs(struct forward_reader *r, char *out, size_t cap)
+{
+	struct tg_error err = { "" };
+	const char *line;
+	size_t len;
+	uint64_t end;
+	out[0] = '\0';
+	while (forward_reader_next(r, &line, &len, &end, &err) == 1)
+		snprintf(out + strlen(out), cap - strlen(out), "%s%.*s", out[0] ? "," : "",
+		         (int)(len > 7 ? strcspn(line + 7, ",") : 0), line + 7);
+}
+
+TEST(reader_follows_the_log_across_segments_and_a_rotation)
+{
+	struct tg_error err = { "" };
+	char seg1[700], live[600], out[200];
+	snprintf(live, sizeof live, "%s", in_dir("seg"));
+	CHECK(mkdir(live, 0700) == 0);
+	snprintf(seg1, sizeof seg1, "%s/audit-00000000000000000001-00000000000000000002.log", live);
+	strcat(live, "/audit.log");
+	write_file(seg1, "{\"seq\":1,\"a\":1}\n{\"seq\":2,\"a\":1}\n", "w");
+	write_file(live, "{\"seq\":3,\"a\":1}\n", "w");
+	struct forward_reader *r = forward_reader_new(live, 0, 0, &err);
+	read_seqs(r, out, sizeof out);
+	CHECK_STREQ(out, "1,2,3");
+	/* The broker writes seq 4 and 5, closes the file as a segment, and
+	   begins a new audit.log. */
+	write_file(live, "{\"seq\":4,\"a\":1}\n{\"seq\":5,\"a\":1}\n", "a");
+	char seg_3_5[700];
+	snprintf(seg_3_5, sizeof seg_3_5, "%.*s/audit-00000000000000000003-00000000000000000005.log",
+	         (int)(strlen(live) - 10), live);
+	CHECK(rename(live, seg_3_5) == 0);
+	write_file(live, "{\"seq\":6,\"a\":1}\n", "w");
+	read_seqs(r, out, sizeof out);
+	CHECK_STREQ(out, "4,5,6");
+	forward_reader_free(r);
+
+	/* A cursor at the end of a closed segment: the next file follows. */
+	struct stat st;
+	CHECK(stat(seg1, &st) == 0);
+	r = forward_reader_new(live, 2, (uint64_t)st.st_size, &err);
+	read_seqs(r, out, sizeof out);
+	CHECK_STREQ(out, "3,4,5,6");
+	forward_reader_free(r);
+	/* A cursor in the middle of one. */
+	r = forward_reader_new(live, 4, 32, &err);
+	read_seqs(r, out, sizeof out);
+	CHECK_STREQ(out, "5,6");
 	forward_reader_free(r);
 }
 
@@ -350,7 +402,7 @@ TEST(reader_refuses_a_line_longer_than_the_audit_writer_allows)
 	for (unsigned i = 0; i <= FORWARD_LINE_MAX; i++)
 		fputc('x', fp);
 	fclose(fp);
-	struct forward_reader *r = forward_reader_new(p, 0, &err);
+	struct forward_reader *r = forward_reader_new(p, 0, 0, &err);
 	const char *line;
 	size_t len;
 	uint64_t end;
@@ -372,7 +424,7 @@ TEST(reader_gives_a_line_of_exactly_the_maximum)
 		fputc('y', fp);
 	fputc('\n', fp);
 	fclose(fp);
-	struct forward_reader *r = forward_reader_new(p, 0, &err);
+	struct forward_reader *r = forward_reader_new(p, 0, 0, &err);
 	const char *line;
 	size_t len = 0;
 	uint64_t end = 0;
@@ -524,6 +576,7 @@ int main(void)
 	RUN(cursor_that_is_not_ours_is_refused_with_its_path);
 	RUN(reader_gives_complete_lines_only_and_a_torn_last_line_once_it_ends);
 	RUN(reader_waits_for_a_log_that_does_not_exist_yet_and_starts_at_its_offset);
+	RUN(reader_follows_the_log_across_segments_and_a_rotation);
 	RUN(reader_refuses_a_line_longer_than_the_audit_writer_allows);
 	RUN(reader_gives_a_line_of_exactly_the_maximum);
 	RUN(start_refuses_options_that_cannot_work_naming_the_option);
