@@ -22,16 +22,23 @@ tool["sandbox"]["write_paths"] = [MARK_DIR]
 POLICY = {"principals": {"agent": {"uids": [AGENT_UID]}},
           "rules": [{"id": "all", "effect": "permit", "agents": ["agent"], "tools": ["*"]}]}
 
-tempfile.tempdir = "/var/tmp"
-try:
-    b = Broker([tool], POLICY, args=["--max-calls-per-connection", "4"])
-finally:
-    tempfile.tempdir = None
-b.start()
+def broker(*extra):
+    tempfile.tempdir = "/var/tmp"
+    try:
+        return Broker([tool], POLICY, args=["--max-calls-per-connection", "4"] + list(extra))
+    finally:
+        tempfile.tempdir = None
 
 
-@test
-def sigkill_during_fifty_calls_leaves_a_log_that_verifies_and_holds_every_start():
+def log_lines(b):
+    """Every line of the log: its closed segments in order, then audit.log."""
+    d = os.path.dirname(b.audit_log)
+    names = sorted(n for n in os.listdir(d) if n.startswith("audit-")) + ["audit.log"]
+    return b"".join(open(os.path.join(d, n), "rb").read() for n in names).split(b"\n")
+
+
+def sigkill_during_calls(b, log_path):
+    b.start()
     clients = [b.client(AGENT_UID) for _ in range(CALLS)]
     for i, c in enumerate(clients):
         c.call_async("tools/call", {"name": "mark", "arguments": {"id": "c%d" % i}})
@@ -41,21 +48,39 @@ def sigkill_during_fifty_calls_leaves_a_log_that_verifies_and_holds_every_start(
         c.close()
     started = sorted(os.listdir(MARK_DIR))
     b.start()   # the same state dir: the log is checked and repaired at open
-    lines = open(b.audit_log, "rb").read().split(b"\n")
+    lines = log_lines(b)
     eq(lines[-1], b"", "the log ends with a complete line")
     recs = [json.loads(l) for l in lines[:-1]]
-    p = run([TOOLGATE, "audit", "verify", b.audit_log, "--key", b.audit_pub])
+    p = run([TOOLGATE, "audit", "verify", log_path, "--key", b.audit_pub])
     eq(p.returncode, 0, p.stdout + p.stderr)
+    if log_path != b.audit_log:
+        nseg = len([n for n in os.listdir(log_path) if n.startswith("audit-")])
+        assert nseg >= 3, "the log was closed into segments: %d" % nseg
     starts = {r["args"]["id"] for r in recs if r["event"] == "exec_start"}
     eq([m for m in started if m not in starts], [], "every tool that started has its start record")
     eq([r["event"] for r in recs[-2:]], ["broker_start", "config_load"], "the restarted broker's first records")
     r = b.client(AGENT_UID).call("mark", {"id": "after"}, timeout=20)
     eq((r["isError"], text_of(r)), (False, "ok\n"))
-    print("    %d of %d tools had started; %d records; repaired: %s" % (
-        len(started), CALLS, len(recs), any(x["event"] == "log_repaired" for x in recs)), flush=True)
+    print("    %d of %d tools had started; %d records; repaired: %s; %d segments" % (
+        len(started), CALLS, len(recs), any(x["event"] == "log_repaired" for x in recs),
+        len([n for n in os.listdir(os.path.dirname(b.audit_log)) if n.startswith("audit-")])), flush=True)
+    b.close()
+    for f in os.listdir(MARK_DIR):
+        os.unlink(os.path.join(MARK_DIR, f))
 
 
-b.close()
+@test
+def sigkill_during_fifty_calls_leaves_a_log_that_verifies_and_holds_every_start():
+    b = broker()
+    sigkill_during_calls(b, b.audit_log)
+
+
+@test
+def the_same_with_the_log_rotating_into_small_segments_meanwhile():
+    b = broker("--audit-segment-size", "1K")
+    sigkill_during_calls(b, os.path.dirname(b.audit_log))
+
+
 for f in os.listdir(MARK_DIR):
     os.unlink(os.path.join(MARK_DIR, f))
 os.rmdir(MARK_DIR)
