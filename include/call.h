@@ -53,8 +53,10 @@ json_t *call_approvals_list(struct conn *c);
 int call_approvals_decide(struct conn *c, const char *approval_id, bool approve,
                           const char *reason, json_t **result, char *why, size_t whylen);
 
-/* Refuse (and audit) every call still waiting for an approver. */
+/* Refuse (and audit) every call still waiting for an approver; or only
+   those of one tool (NULL: all). */
 void call_end_all_held(struct server *s, const char *reason);
+void call_end_held_for_tool(struct server *s, const char *tool, const char *reason);
 
 /* At start: refuse (and audit) the approvals the log shows pending, left
    by a broker that stopped while they waited.  0 or -1. */

@@ -2,6 +2,7 @@
  * decide.h: the decision on one tools/call, in one place.
  *
  *   arguments against the tool's input schema
+ *   -> the kill switch: a tool an administrator disabled is refused
  *   -> the delegation token, if any: verified, bound to this broker and agent,
  *      a single-use one not replayed
  *   -> the policy, with the token's user
@@ -39,6 +40,7 @@ struct decide_input {
 	struct replay_cache *replay; /* NULL: do not spend single-use tokens */
 	struct ratelimit_state *ratelimit; /* NULL: rate limits not counted (explain) */
 	uint64_t now_ms;             /* CLOCK_MONOTONIC, for the rate limits */
+	const json_t *disabled;      /* the kill switch's entry {"by", "reason", "at"}, or NULL */
 };
 
 struct call_decision {

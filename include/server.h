@@ -127,6 +127,7 @@ struct server {
 	struct spares spares;        /* confined children ready for a next call */
 	uint64_t audit_failed_at_ms, audit_retry_ms;  /* while audit_error is set */
 	bool rotation_warned;        /* audit_rotation_error was logged */
+	struct disabled *disabled;   /* the kill switch (disabled.h) */
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
 	struct forwarder *forwarder; /* ships the audit log to a collector; or NULL */
@@ -154,6 +155,9 @@ void conn_reply_error(struct conn *c, const json_t *id, int code, const char *me
 /* Audit one record from the server's point of view (fields stolen).  On
    failure, records the audit error on the server and returns -1. */
 int server_audit(struct server *s, json_t *fields, uint64_t *seq);
+/* Load the configuration again and swap it in whole (SIGHUP, toolgate/admin/reload);
+   on any error the old one stays, the error logged and audited.  0 or -1. */
+int server_reload(struct server *s, struct tg_error *err);
 
 /* epoll helpers for calls. */
 int server_watch(struct server *s, struct watch *w, uint32_t events);

@@ -256,9 +256,14 @@ void call_withdraw_held(struct call *k, const char *why)
 
 void call_end_all_held(struct server *s, const char *reason)
 {
+	call_end_held_for_tool(s, NULL, reason);
+}
+
+void call_end_held_for_tool(struct server *s, const char *tool, const char *reason)
+{
 	for (struct call *k = s->calls, *next; k; k = next) {
 		next = k->all_next;
-		if (k->state != CALL_HELD)
+		if (k->state != CALL_HELD || (tool && strcmp(k->tool->name, tool) != 0))
 			continue;
 		uint64_t seq = 0;
 		audit_approval(k, "refused", NULL, NULL, reason, &seq);

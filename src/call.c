@@ -10,6 +10,7 @@
  * approver waits in approval.c first.
  */
 #include "call_impl.h"
+#include "disabled.h"
 #include "audit.h"
 #include "config.h"
 #include "decide.h"
@@ -416,6 +417,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		.broker_id = s->opt.broker_id, .now = (int64_t)time(NULL),
 		.skew = (int64_t)s->opt.clock_skew, .replay = s->replay,
 		.ratelimit = s->ratelimit, .now_ms = server_now_ms(),
+		.disabled = disabled_get(s->disabled, t->name),
 	};
 	struct call_decision d;
 	decide_call(&in, &d);

@@ -29,9 +29,9 @@
 
 
 static const char verify_usage[] =
-	"usage: toolgate audit verify LOG|AUDIT_DIR --key AUDIT.pub [--checkpoint FILE [--merkle-only]] [--json]";
+	"usage: toolgate audit verify LOG --key AUDIT.pub [--checkpoint FILE [--merkle-only]] [--json]";
 static const char show_usage[] =
-	"usage: toolgate audit show LOG|AUDIT_DIR [--tool T] [--user U] [--agent A] [--decision D] [--since TIME]\n"
+	"usage: toolgate audit show LOG [--tool T] [--user U] [--agent A] [--decision D] [--since TIME]\n"
 	"                           [--until TIME] [--json]";
 static const char keygen_usage[] = "usage: toolgate keygen --out PREFIX";
 

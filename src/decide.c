@@ -41,6 +41,18 @@ void decide_call(const struct decide_input *in, struct call_decision *out)
 		return;
 	}
 
+	/* The kill switch, over every rule: before the token, so that a call
+	   refused here spends no single-use token. */
+	if (in->disabled) {
+		const char *why = json_string_value(json_object_get(in->disabled, "reason"));
+		out->decision = "deny";
+		snprintf(out->reason, sizeof out->reason, "%s is disabled by an administrator (%s, %s)%s%.150s",
+		         t->name, json_string_value(json_object_get(in->disabled, "by")),
+		         json_string_value(json_object_get(in->disabled, "at")), why && *why ? ": " : "",
+		         why ? why : "");
+		return;
+	}
+
 	/* 2. The delegation token: verified and bound to this broker and this
 	   agent.  A token that does not verify is refused even where no rule
 	   needs one: a bad token is a red flag, not an absent one. */

@@ -7,6 +7,8 @@
  * request, so that a reload that changes principals takes effect at once.
  */
 #include "mcp.h"
+#include "admin.h"
+#include "disabled.h"
 #include "forward.h"
 #include "sandbox.h"
 #include "audit.h"
@@ -83,7 +85,7 @@ static void handle_tools_list(struct conn *c, const json_t *id, json_t *params)
 	bool more = false;
 	for (size_t i = 0; principal && i < cfg->ntools; i++) {
 		const struct tool *t = cfg->tools[i];
-		if (!t->enabled || (after && strcmp(t->name, after) <= 0))
+		if (!t->enabled || (after && strcmp(t->name, after) <= 0) || disabled_get(s->disabled, t->name))
 			continue;
 		if (!policy_tool_visible(cfg->policy, principal, t->name))
 			continue;
@@ -187,6 +189,8 @@ static void handle_request(struct conn *c, struct jsonrpc_msg *m)
 		call_start(c, m->id, m->params);
 	else if (strcmp(method, "toolgate/status") == 0)
 		handle_status(c, m->id);
+	else if (strncmp(method, "toolgate/admin/", 15) == 0)
+		admin_handle(c, m->id, method, m->params);
 	else if (strcmp(method, "toolgate/approvals/list") == 0)
 		conn_reply_result(c, m->id, call_approvals_list(c));
 	else if (strcmp(method, "toolgate/approvals/decide") == 0)

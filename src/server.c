@@ -3,6 +3,8 @@
  * signals (see server.h for the loop's commit order and why).
  */
 #include "server.h"
+#include "admin.h"
+#include "disabled.h"
 #include "audit.h"
 #include "call.h"
 #include "config.h"
@@ -524,21 +526,23 @@ static json_t *config_record(const char *event, const struct config *cfg)
 	                 "config_digest", cfg->digest, "tools", (json_int_t)cfg->ntools);
 }
 
-static void reload(struct server *s)
+int server_reload(struct server *s, struct tg_error *err)
 {
-	struct tg_error err;
-	struct config *n = config_load(s->opt.config_dir, &err);
+	struct config *n = config_load(s->opt.config_dir, err);
 	if (!n) {
-		log_error("config", "reload failed, the previous configuration stays in force: %s", err.msg);
+		log_error("config", "reload failed, the previous configuration stays in force: %s", err->msg);
 		server_audit(s, json_pack("{s:s, s:s, s:s}", "event", "config_reload_failed",
-		                          "reason", err.msg, "config_dir", s->opt.config_dir), NULL);
-		return;
+		                          "reason", err->msg, "config_dir", s->opt.config_dir), NULL);
+		return -1;
 	}
 	struct config *old = s->config;
 	s->config = n;
+	/* Running calls hold their own reference: they finish under old. */
+	admin_config_changed(s, old, n);
 	config_unref(old);
 	log_info("config", "reloaded %s: %zu tools, digest %.16s", n->dir, n->ntools, n->digest);
 	server_audit(s, config_record("config_load", n), NULL);
+	return 0;
 }
 
 static void begin_drain(struct server *s)
@@ -561,8 +565,10 @@ static void on_signal(struct server *s)
 {
 	struct signalfd_siginfo si;
 	while (read(s->signal_w.fd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (si.ssi_signo == SIGHUP)
-			reload(s);
+		if (si.ssi_signo == SIGHUP) {
+			struct tg_error err;
+			(void)server_reload(s, &err);   /* logged and audited there */
+		}
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_drain(s);
 	}
@@ -586,6 +592,9 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	if (!s->audit)
 		return tg_err_prefix(err, "audit log in %s", o->state_dir);
 	audit_set_segment_bytes(s->audit, o->audit_segment_bytes);
+	s->disabled = disabled_open(o->state_dir, err);
+	if (!s->disabled)
+		return tg_err_prefix(err, "kill switch");
 
 	s->ratelimit = ratelimit_new();
 	if (!s->ratelimit)
@@ -836,6 +845,7 @@ void server_fini(struct server *s)
 		audit_close(s->audit);
 	replay_free(s->replay);
 	ratelimit_free(s->ratelimit);
+	disabled_free(s->disabled);
 	uid_pool_fini(&s->uids);
 	if (s->config)
 		config_unref(s->config);

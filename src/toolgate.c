@@ -4,6 +4,7 @@
  * success, 1 the tool failed, 3 refused by the broker (policy or arguments),
  * 2 usage, connection or protocol error.
  */
+#include "cli_admin.h"
 #include "cli_approvals.h"
 #include "cli_audit.h"
 #include "cli_proof.h"
@@ -30,6 +31,10 @@ static void usage(FILE *f)
 "       toolgate [--socket PATH] status\n"
 "       toolgate [--socket PATH] approvals list [--json]\n"
 "       toolgate [--socket PATH] approvals approve|deny ID [--reason TEXT] [--json]\n"
+"       toolgate [--socket PATH] reload [--json]\n"
+"       toolgate [--socket PATH] admin disable TOOL [--reason TEXT] [--json]\n"
+"       toolgate [--socket PATH] admin enable TOOL [--json]\n"
+"       toolgate [--socket PATH] admin list [--json]\n"
 "       toolgate check-config DIR [--json]\n"
 "       toolgate keygen --out PREFIX\n"
 "       toolgate policy explain --agent AGENT --tool TOOL [--args JSON] [--token TOKEN]\n"
@@ -313,6 +318,10 @@ int main(int argc, char **argv)
 		return cli_keygen(sub_argc, sub_argv);
 	if (strcmp(cmd, "approvals") == 0)
 		return cli_approvals(sub_argc, sub_argv, socket_path);
+	if (strcmp(cmd, "reload") == 0)
+		return cli_reload(sub_argc, sub_argv, socket_path);
+	if (strcmp(cmd, "admin") == 0)
+		return cli_admin(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "policy") == 0 && sub_argc >= 2 && strcmp(sub_argv[1], "explain") == 0)
 		return cli_policy_explain(sub_argc - 1, sub_argv + 1);
 	if (strcmp(cmd, "token") == 0 && sub_argc >= 2) {
