@@ -39,6 +39,8 @@ const json_t *disabled_all(const struct disabled *d);
  * enforces is always what a restart will.  The tool name is checked
  * (1 to 128 of A-Z a-z 0-9 . _ -), not looked up: a tool may be disabled
  * before it is deployed.  *was says whether it was disabled before.
+ * 0; -2 a bad name or reason (nothing written); -1 the file could not be
+ * written (nothing changed).
  */
 int disabled_set(struct disabled *d, const char *tool, const char *by, const char *reason,
                  bool *was, struct tg_error *err);

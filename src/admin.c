@@ -155,8 +155,7 @@ static void disable(struct conn *c, const json_t *id, json_t *params, bool on)
 	            : disabled_clear(s->disabled, tool, &was, &err);
 	if (rc != 0) {
 		snprintf(msg, sizeof msg, "%s: %.400s; nothing was changed", method, err.msg);
-		conn_reply_error(c, id, on && strstr(err.msg, "not a tool name") ? JSONRPC_INVALID_PARAMS
-		                                                                 : JSONRPC_INTERNAL_ERROR, msg);
+		conn_reply_error(c, id, rc == -2 ? JSONRPC_INVALID_PARAMS : JSONRPC_INTERNAL_ERROR, msg);
 		return;
 	}
 	bool known = config_find_tool(s->config, tool) != NULL;

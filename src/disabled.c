@@ -163,10 +163,14 @@ static void utc_now(char out[32])
 int disabled_set(struct disabled *d, const char *tool, const char *by, const char *reason,
                  bool *was, struct tg_error *err)
 {
-	if (!valid_tool(tool))
-		return tg_err(err, "\"%.64s\" is not a tool name (1 to 128 of A-Z a-z 0-9 . _ -)", tool);
-	if (strlen(reason) > DISABLED_REASON_MAX)
-		return tg_err(err, "the reason is longer than %d bytes", DISABLED_REASON_MAX);
+	if (!valid_tool(tool)) {
+		tg_err(err, "\"%.64s\" is not a tool name (1 to 128 of A-Z a-z 0-9 . _ -)", tool);
+		return -2;
+	}
+	if (strlen(reason) > DISABLED_REASON_MAX) {
+		tg_err(err, "the reason is longer than %d bytes", DISABLED_REASON_MAX);
+		return -2;
+	}
 	char at[32];
 	utc_now(at);
 	json_t *next = json_deep_copy(d->tools);
