@@ -71,10 +71,6 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
 
 void policy_decision_clear(struct policy_decision *d);
 
-/* May this peer use the broker's admin methods (toolgate/admin/...): its
-   principal says "admin": true, or it is root (uid 0). */
-bool policy_peer_is_admin(const struct policy_set *ps, uid_t uid, gid_t gid);
-
 /* Names of all principals (for validation by other modules). */
 bool policy_has_principal(const struct policy_set *ps, const char *name);
 

@@ -162,11 +162,8 @@ static int load_principal(struct loader *l, const char *name, const json_t *val)
 	const char *k;
 	const json_t *v;
 	json_object_foreach((json_t *)val, k, v)
-		if (strcmp(k, "uids") != 0 && strcmp(k, "gids") != 0 && strcmp(k, "admin") != 0)
+		if (strcmp(k, "uids") != 0 && strcmp(k, "gids") != 0)
 			return tg_err(l->err, "%s: principals.%s.%s: unknown key", l->file, name, k);
-	const json_t *admin = json_object_get(val, "admin");
-	if (admin && !json_is_boolean(admin))
-		return tg_err(l->err, "%s: principals.%s.admin: must be true or false", l->file, name);
 	const json_t *prev = json_object_get(ps->principal_index, name);
 	if (prev)
 		return tg_err(l->err, "%s: principals.%s: already defined in %s", l->file, name,
@@ -176,8 +173,7 @@ static int load_principal(struct loader *l, const char *name, const json_t *val)
 	if (!GROW(ps->principals, idx) ||
 	    json_object_set_new(ps->principal_index, name, json_integer((json_int_t)idx)) != 0)
 		return tg_err(l->err, "%s: out of memory", l->file);
-	ps->principals[idx] = (struct principal){ .name = name, .file = l->file,
-	                                          .admin = json_is_true(admin) };
+	ps->principals[idx] = (struct principal){ .name = name, .file = l->file };
 	ps->nprincipals++;
 
 	size_t count = 0;
@@ -839,15 +835,4 @@ void policy_when_free(struct policy_when *w)
 		return;
 	when_clear(w);
 	free(w);
-}
-
-bool policy_peer_is_admin(const struct policy_set *ps, uid_t uid, gid_t gid)
-{
-	/* Root can stop, reconfigure or replace the broker anyway (as with
-	   systemctl or sudo), so refusing it the admin methods protects nothing. */
-	if (uid == 0)
-		return true;
-	const char *name = policy_principal_for_peer(ps, uid, gid);
-	const json_t *idx = name ? json_object_get(ps->principal_index, name) : NULL;
-	return idx && ps->principals[json_integer_value(idx)].admin;
 }

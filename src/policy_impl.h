@@ -35,7 +35,6 @@ struct rule {
 struct principal {
 	const char *name;
 	const char *file;
-	bool admin;         /* "admin": true: may use toolgate/admin/... */
 };
 
 struct policy_set {
