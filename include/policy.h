@@ -3,7 +3,8 @@
  *
  * The policy set is immutable once loaded.  Principals map peers (SO_PEERCRED
  * uid and primary gid) to agent names; a uid match wins over a gid match; a
- * uid or gid claimed by two principals is a load error.  Rules are permit,
+ * uid or gid claimed by two principals is a load error; "admin": true marks
+ * a principal that may use the broker's admin methods (policy_is_admin).  Rules are permit,
  * approve or forbid with tool glob patterns and `when` conditions.  A
  * matching forbid wins; else a permit allows; else an approve rule holds the
  * call for one of its "approvers" (principals) until "deadline_seconds"
@@ -70,6 +71,14 @@ void policy_decide(const struct policy_set *ps, const char *principal, const cha
                    const char *tool, const json_t *args, struct policy_decision *out);
 
 void policy_decision_clear(struct policy_decision *d);
+
+/*
+ * May this peer use the broker's admin methods (toolgate/metrics, admin
+ * disable/enable)?  True for uid 0 (root can stop or reconfigure the broker
+ * anyway), or when the peer's principal (as policy_principal_for_peer maps
+ * it) says "admin": true.  A NULL set admits only root.
+ */
+bool policy_is_admin(const struct policy_set *ps, uid_t uid, gid_t gid);
 
 /* Names of all principals (for validation by other modules). */
 bool policy_has_principal(const struct policy_set *ps, const char *name);

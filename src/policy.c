@@ -162,8 +162,11 @@ static int load_principal(struct loader *l, const char *name, const json_t *val)
 	const char *k;
 	const json_t *v;
 	json_object_foreach((json_t *)val, k, v)
-		if (strcmp(k, "uids") != 0 && strcmp(k, "gids") != 0)
+		if (strcmp(k, "uids") != 0 && strcmp(k, "gids") != 0 && strcmp(k, "admin") != 0)
 			return tg_err(l->err, "%s: principals.%s.%s: unknown key", l->file, name, k);
+	const json_t *admin = json_object_get(val, "admin");
+	if (admin && !json_is_boolean(admin))
+		return tg_err(l->err, "%s: principals.%s.admin: must be true or false", l->file, name);
 	const json_t *prev = json_object_get(ps->principal_index, name);
 	if (prev)
 		return tg_err(l->err, "%s: principals.%s: already defined in %s", l->file, name,
@@ -173,7 +176,8 @@ static int load_principal(struct loader *l, const char *name, const json_t *val)
 	if (!GROW(ps->principals, idx) ||
 	    json_object_set_new(ps->principal_index, name, json_integer((json_int_t)idx)) != 0)
 		return tg_err(l->err, "%s: out of memory", l->file);
-	ps->principals[idx] = (struct principal){ .name = name, .file = l->file };
+	ps->principals[idx] = (struct principal){ .name = name, .file = l->file,
+	                                          .admin = admin && json_is_true(admin) };
 	ps->nprincipals++;
 
 	size_t count = 0;

@@ -57,6 +57,21 @@ const char *policy_principal_for_peer(const struct policy_set *ps, uid_t uid, gi
 	return idx ? ps->principals[json_integer_value(idx)].name : NULL;
 }
 
+bool policy_is_admin(const struct policy_set *ps, uid_t uid, gid_t gid)
+{
+	/* Root can stop, reconfigure or ptrace the broker anyway (as with sudo
+	   and systemctl): refusing it the admin methods would protect nothing. */
+	if (uid == 0)
+		return true;
+	if (!ps)
+		return false;
+	const char *name = policy_principal_for_peer(ps, uid, gid);
+	if (!name)
+		return false;
+	const json_t *idx = json_object_get(ps->principal_index, name);
+	return idx && ps->principals[json_integer_value(idx)].admin;
+}
+
 bool policy_has_principal(const struct policy_set *ps, const char *name)
 {
 	return ps && name && json_object_get(ps->principal_index, name) != NULL;

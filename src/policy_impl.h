@@ -35,6 +35,7 @@ struct rule {
 struct principal {
 	const char *name;
 	const char *file;
+	bool admin;             /* "admin": true: may use the broker's admin methods */
 };
 
 struct policy_set {

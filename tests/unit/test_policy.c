@@ -487,6 +487,31 @@ TEST(principal_errors_name_the_principal_and_field)
 	                 "policies/support.json: principals.bot.uids[1]: uid 1 is listed twice");
 }
 
+TEST(admin_is_a_boolean_of_a_principal_and_root_is_always_an_admin)
+{
+	CHECK_LOAD_ERROR("{'principals': {'ops': {'uids': [5], 'admin': 'yes'}}}",
+	                 "policies/support.json: principals.ops.admin: must be true or false");
+	CHECK_LOAD_ERROR("{'principals': {'ops': {'uids': [5], 'admin': 1}}}",
+	                 "policies/support.json: principals.ops.admin: must be true or false");
+	CHECK_LOAD_ERROR("{'principals': {'ops': {'uids': [5], 'admins': true}}}",
+	                 "policies/support.json: principals.ops.admins: unknown key");
+	struct tg_error err;
+	struct policy_set *ps = load_text("{'principals': {'ops': {'uids': [5], 'admin': true}, "
+	                                  "'oncall': {'gids': [70], 'admin': true}, "
+	                                  "'bot': {'uids': [6], 'admin': false}, 'lead': {'uids': [7]}}}",
+	                                  &err);
+	CHECK(ps != NULL);
+	CHECK(policy_is_admin(ps, 5, 100));
+	CHECK(policy_is_admin(ps, 9, 70));     /* by its primary gid */
+	CHECK(!policy_is_admin(ps, 6, 70));    /* uid 6 maps to bot (uid wins), not an admin */
+	CHECK(!policy_is_admin(ps, 7, 7));
+	CHECK(!policy_is_admin(ps, 8, 8));     /* no principal at all */
+	CHECK(policy_is_admin(ps, 0, 0));      /* root, with no principal */
+	CHECK(policy_is_admin(NULL, 0, 0));
+	CHECK(!policy_is_admin(NULL, 5, 5));
+	policy_free(ps);
+}
+
 TEST(a_name_of_65_characters_is_refused_and_64_accepted)
 {
 	char text[256];
@@ -1152,6 +1177,7 @@ int main(void)
 	RUN(a_rate_limit_identity_depends_on_what_counts_and_not_on_spelling_or_names);
 	RUN(a_rate_limit_applies_when_its_agents_name_the_caller_and_a_tools_pattern_matches);
 	RUN(principal_errors_name_the_principal_and_field);
+	RUN(admin_is_a_boolean_of_a_principal_and_root_is_always_an_admin);
 	RUN(a_name_of_65_characters_is_refused_and_64_accepted);
 	RUN(principal_defined_in_two_files_is_an_error);
 	RUN(uid_or_gid_claimed_by_two_principals_is_an_error);
