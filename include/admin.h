@@ -7,7 +7,7 @@
  *   toolgate/admin/list    {}                   the disabled tools
  *   toolgate/admin/reload  {}                   what SIGHUP does, with its outcome
  *
- * Only admin peers (policy_peer_is_admin: a principal with "admin": true,
+ * Only admin peers (policy_is_admin: a principal with "admin": true,
  * or root) may call them; every change is audited (admin_disable,
  * admin_enable; reloads as config_load / config_reload_failed).
  *

@@ -201,7 +201,7 @@ static void reload(struct conn *c, const json_t *id)
 void admin_handle(struct conn *c, const json_t *id, const char *method, json_t *params)
 {
 	struct server *s = c->srv;
-	if (!policy_peer_is_admin(s->config->policy, c->uid, c->gid)) {
+	if (!policy_is_admin(s->config->policy, c->uid, c->gid)) {
 		char msg[400], by[200];
 		who(c, by, sizeof by);
 		snprintf(msg, sizeof msg, "Not permitted: %.60s is for admin principals (\"admin\": true in "
