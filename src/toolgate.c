@@ -7,6 +7,7 @@
 #include "cli_approvals.h"
 #include "cli_audit.h"
 #include "cli_proof.h"
+#include "cli_stats.h"
 #include "cli_policy.h"
 #include "cli_token.h"
 #include "client.h"
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 "usage: toolgate [--socket PATH] list [--json]\n"
 "       toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
 "       toolgate [--socket PATH] status\n"
+"       toolgate [--socket PATH] stats     # Prometheus metrics (admin principals only)\n"
 "       toolgate [--socket PATH] approvals list [--json]\n"
 "       toolgate [--socket PATH] approvals approve|deny ID [--reason TEXT] [--json]\n"
 "       toolgate check-config DIR [--json]\n"
@@ -307,6 +309,8 @@ int main(int argc, char **argv)
 		return cmd_call(sub_argc, sub_argv);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(sub_argc, sub_argv);
+	if (strcmp(cmd, "stats") == 0)
+		return cli_stats(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(sub_argc, sub_argv);
 	if (strcmp(cmd, "keygen") == 0)

@@ -26,6 +26,7 @@ static void usage(FILE *f)
 "                 [--max-connections N] [--grace SECONDS] [--clock-skew SECONDS]\n"
 "                 [--dynamic-uids FIRST-LAST] [--spare-sandboxes N] [--kernel-audit]\n"
 "                 [--forward HOST[:PORT] --forward-ca FILE [--forward-cert FILE --forward-key FILE]]\n"
+"                 [--metrics-listen ADDRESS:PORT [--metrics-allow-remote]]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -49,7 +50,10 @@ static void usage(FILE *f)
 "  --forward-ca FILE    the CAs the collector's certificate must chain to (required with --forward)\n"
 "  --forward-cert FILE, --forward-key FILE   a client certificate and key, for mutual TLS\n"
 "  --kernel-audit       turn the kernel's audit switch on (auditctl -e 1) while running, so that\n"
-"                       each Landlock refusal is named by path (it is restored at stop)\n");
+"                       each Landlock refusal is named by path (it is restored at stop)\n"
+"  --metrics-listen ADDRESS:PORT  serve Prometheus metrics on http://ADDRESS:PORT/metrics\n"
+"                       (no authentication: a loopback address such as 127.0.0.1:9464)\n"
+"  --metrics-allow-remote  allow --metrics-listen on an address other hosts can reach\n");
 }
 
 static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
@@ -87,7 +91,7 @@ static int detach(void)
 int main(int argc, char **argv)
 {
 	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES, O_FWD,
-	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY };
+	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY, O_METRICS, O_METRICS_REMOTE };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -110,6 +114,8 @@ int main(int argc, char **argv)
 		{ "forward-ca", required_argument, NULL, O_FWD_CA },
 		{ "forward-cert", required_argument, NULL, O_FWD_CERT },
 		{ "forward-key", required_argument, NULL, O_FWD_KEY },
+		{ "metrics-listen", required_argument, NULL, O_METRICS },
+		{ "metrics-allow-remote", no_argument, NULL, O_METRICS_REMOTE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -221,6 +227,12 @@ int main(int argc, char **argv)
 		case O_FWD_KEY:
 			o.forward_key = optarg;
 			break;
+		case O_METRICS:
+			o.metrics_listen = optarg;
+			break;
+		case O_METRICS_REMOTE:
+			o.metrics_allow_remote = true;
+			break;
 		case O_SPARES:
 			if (parse_uint("--spare-sandboxes", optarg, 4, &v)) return 2;
 			o.spares = (unsigned)v;
@@ -244,6 +256,10 @@ int main(int argc, char **argv)
 
 	if (o.forward_host && !o.forward_ca) {
 		fprintf(stderr, "toolgated: --forward needs --forward-ca FILE: the collector's certificate is always verified\n");
+		return 2;
+	}
+	if (o.metrics_allow_remote && !o.metrics_listen) {
+		fprintf(stderr, "toolgated: --metrics-allow-remote goes with --metrics-listen\n");
 		return 2;
 	}
 	if ((o.forward_cert != NULL) != (o.forward_key != NULL)) {
