@@ -62,6 +62,9 @@ void mx_counter_add(struct mx_series *s, uint64_t n);
 void mx_gauge_set(struct mx_series *s, double v);
 /* Count v in every bucket whose bound is >= v, add it to the sum. */
 void mx_histogram_observe(struct mx_series *s, double v);
+/* The same for a duration in nanoseconds (bounds are in seconds); the sum
+   of durations is kept in whole nanoseconds, so it does not drift. */
+void mx_histogram_observe_ns(struct mx_series *s, uint64_t ns);
 
 /* Observations refused so far because a family had MX_MAX_SERIES series. */
 uint64_t mx_registry_dropped(const struct mx_registry *r);

@@ -31,7 +31,7 @@
 struct http_request {
 	char method[16];
 	char target[METRICS_HTTP_MAX_TARGET + 1];
-	int minor;                 /* HTTP/1.minor: 0 or 1 */
+	int minor;                 /* HTTP/1.minor (a later 1.x is answered as 1.1) */
 	unsigned headers;          /* header lines seen */
 };
 
@@ -43,7 +43,8 @@ struct http_request {
  * space before it, obsolete line folding, a control character, a bare CR),
  * 414 (target longer than METRICS_HTTP_MAX_TARGET), 431 (head larger than
  * METRICS_HTTP_MAX_HEAD or more than METRICS_HTTP_MAX_HEADERS headers), 501
- * (a method name longer than any we know), 505 (HTTP/2 or later, or 0.9).
+ * (a method name longer than any we know), 505 (not HTTP/1.x: 0.9, 2.0...).
+ * HTTP/1.1 and later need exactly one Host header (RFC 9112 3.2).
  * Lines may end in CRLF or a bare LF (RFC 9112 2.2).
  */
 int metrics_http_parse(const char *buf, size_t len, struct http_request *req);
@@ -76,6 +77,8 @@ typedef char *(*metrics_http_render_fn)(void *ctx, size_t *len);
 struct metrics_http *metrics_http_open(const char *addr, bool allow_remote,
                                        metrics_http_render_fn render, void *ctx,
                                        struct tg_error *err);
+/* Other deadlines than METRICS_HTTP_REQUEST_MS and _RESPONSE_MS (tests). */
+void metrics_http_set_timeouts(struct metrics_http *h, unsigned request_ms, unsigned response_ms);
 /* The fd to watch for EPOLLIN. */
 int metrics_http_fd(const struct metrics_http *h);
 /* The address it is bound to, e.g. "127.0.0.1:9464". */

@@ -23,7 +23,8 @@ struct mx_series {
 	const struct mx_family *family;
 	char **values;              /* one per label of the family */
 	uint64_t count;             /* counter value; histogram count */
-	double value;               /* gauge value; histogram sum */
+	double value;               /* gauge value; histogram sum of mx_histogram_observe */
+	uint64_t sum_ns;            /* histogram sum of mx_histogram_observe_ns, exact */
 	uint64_t *buckets;          /* histogram: observations per bucket, not cumulative */
 };
 
@@ -260,6 +261,20 @@ void mx_histogram_observe(struct mx_series *s, double v)
 	s->value += v;
 }
 
+void mx_histogram_observe_ns(struct mx_series *s, uint64_t ns)
+{
+	if (!s || !s->buckets)
+		return;
+	const struct mx_family *f = s->family;
+	double v = (double)ns / 1e9;
+	size_t i = 0;
+	while (i < f->nbounds && v > f->bounds[i])
+		i++;
+	s->buckets[i]++;
+	s->count++;
+	s->sum_ns += ns;
+}
+
 void mx_format_double(double v, char *out, size_t n)
 {
 	if (isnan(v)) {
@@ -355,7 +370,7 @@ static void put_family(FILE *o, const struct mx_family *f)
 				put_labels(o, f, s, b < f->nbounds ? num : "+Inf");
 				fprintf(o, " %llu\n", (unsigned long long)cum);
 			}
-			mx_format_double(s->value, num, sizeof num);
+			mx_format_double(s->value + (double)s->sum_ns / 1e9, num, sizeof num);
 			fprintf(o, "%s_sum", f->name);
 			put_labels(o, f, s, NULL);
 			fprintf(o, " %s\n%s_count", num, f->name);
@@ -566,8 +581,7 @@ void metrics_call_answered(struct metrics *m, const struct tool *t, uint64_t req
 		return;
 	uint64_t now = metrics_now_ns();
 	const char *v[] = { t->name };
-	mx_histogram_observe(mx_series_get(m->call_duration, v),
-	                     now > request_ns ? (double)(now - request_ns) / 1e9 : 0);
+	mx_histogram_observe_ns(mx_series_get(m->call_duration, v), now > request_ns ? now - request_ns : 0);
 }
 
 void metrics_call_finished(struct metrics *m, const struct tool *t, const struct tool_report *rep,
@@ -594,7 +608,7 @@ void metrics_call_finished(struct metrics *m, const struct tool *t, const struct
 void metrics_audit_synced(struct metrics *m, uint64_t ns)
 {
 	if (m)
-		mx_histogram_observe(mx_series_get(m->fsync, NULL), (double)ns / 1e9);
+		mx_histogram_observe_ns(mx_series_get(m->fsync, NULL), ns);
 }
 
 char *metrics_render(struct metrics *m, const struct metrics_gauges *g, size_t *len)

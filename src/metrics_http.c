@@ -71,8 +71,10 @@ static int parse_request_line(const char *l, size_t n, struct http_request *req)
 		return 400;
 	if (v[5] != '1')
 		return 505;
+	/* A later 1.x is answered as 1.1 (RFC 9110 6.2: minor versions are
+	   compatible). */
 	req->minor = v[7] - '0';
-	return req->minor <= 1 ? 200 : 505;
+	return 200;
 }
 
 /* One header line: name ":" OWS value OWS, nothing odd. */
@@ -131,7 +133,7 @@ int metrics_http_parse(const char *buf, size_t len, struct http_request *req)
 			return st;
 	}
 	/* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host. */
-	if ((req->minor == 1 && hosts == 0) || hosts > 1)
+	if ((req->minor >= 1 && hosts == 0) || hosts > 1)
 		return 400;
 	return 200;
 }
@@ -231,6 +233,7 @@ struct metrics_http {
 	int listen_fd, timer_fd;
 	struct hconn *conns;
 	unsigned nconns;
+	unsigned request_ms, response_ms;
 	metrics_http_render_fn render;
 	void *ctx;
 	char address[80];
@@ -339,6 +342,8 @@ struct metrics_http *metrics_http_open(const char *addr, bool allow_remote,
 	h->timer_tag = H_TIMER;
 	h->render = render;
 	h->ctx = ctx;
+	h->request_ms = METRICS_HTTP_REQUEST_MS;
+	h->response_ms = METRICS_HTTP_RESPONSE_MS;
 	int one = 1;
 	h->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->listen_fd < 0) {
@@ -370,6 +375,12 @@ struct metrics_http *metrics_http_open(const char *addr, bool allow_remote,
 fail:
 	metrics_http_close(h);
 	return NULL;
+}
+
+void metrics_http_set_timeouts(struct metrics_http *h, unsigned request_ms, unsigned response_ms)
+{
+	h->request_ms = request_ms;
+	h->response_ms = response_ms;
 }
 
 int metrics_http_fd(const struct metrics_http *h)
@@ -452,7 +463,7 @@ static void conn_respond(struct metrics_http *h, struct hconn *c, int status, bo
 		return;
 	}
 	c->state = WRITING;
-	c->deadline_ms = now_ms() + METRICS_HTTP_RESPONSE_MS;
+	c->deadline_ms = now_ms() + h->response_ms;
 	conn_events(h, c, EPOLLOUT);
 	conn_write(h, c);
 }
@@ -502,7 +513,7 @@ static void accept_all(struct metrics_http *h)
 		c->kind = H_CONN;
 		c->fd = fd;
 		c->state = READING;
-		c->deadline_ms = now_ms() + METRICS_HTTP_REQUEST_MS;
+		c->deadline_ms = now_ms() + h->request_ms;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);
