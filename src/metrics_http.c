@@ -37,11 +37,16 @@ static bool is_tchar(unsigned char c)
 	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* A byte that may appear in a request head at all (bare CR is checked
-   where lines are cut). */
-static bool head_byte_ok(unsigned char c)
+/* May these bytes appear in a request head at all?  No control codes but
+   tab and CR (a bare CR is caught where lines are cut). */
+static bool head_bytes_ok(const char *p, size_t n)
 {
-	return c == '\t' || c == '\r' || c == '\n' || (c >= 0x20 && c != 0x7f);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (!(c == '\t' || c == '\r' || (c >= 0x20 && c != 0x7f)))
+			return false;
+	}
+	return true;
 }
 
 static int parse_request_line(const char *l, size_t n, struct http_request *req)
@@ -96,15 +101,15 @@ int metrics_http_parse(const char *buf, size_t len, struct http_request *req)
 {
 	memset(req, 0, sizeof *req);
 	size_t lim = len < METRICS_HTTP_MAX_HEAD ? len : METRICS_HTTP_MAX_HEAD;
-	for (size_t i = 0; i < lim; i++)
-		if (!head_byte_ok((unsigned char)buf[i]))
-			return 400;
 	size_t pos = 0;
 	bool first = true;
 	unsigned hosts = 0;
 	for (;;) {
 		const char *nl = memchr(buf + pos, '\n', lim - pos);
 		if (!nl) {
+			/* Binary (a TLS hello, say) is refused without waiting. */
+			if (!head_bytes_ok(buf + pos, lim - pos))
+				return 400;
 			if (len < METRICS_HTTP_MAX_HEAD)
 				return 0;
 			/* Out of room: a request line this long is a long target. */
@@ -112,6 +117,8 @@ int metrics_http_parse(const char *buf, size_t len, struct http_request *req)
 		}
 		size_t n = (size_t)(nl - (buf + pos));
 		const char *l = buf + pos;
+		if (!head_bytes_ok(l, n))
+			return 400;
 		if (n && l[n - 1] == '\r')
 			n--;
 		if (memchr(l, '\r', n))
