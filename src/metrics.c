@@ -150,7 +150,8 @@ struct mx_family *mx_family_add(struct mx_registry *r, enum mx_type type, const 
 		}
 		f->nlabels = i + 1;
 	}
-	memcpy(f->bounds, bounds, nbounds * sizeof *bounds);
+	if (nbounds)
+		memcpy(f->bounds, bounds, nbounds * sizeof *bounds);
 	f->nbounds = nbounds;
 	f->dropped = &r->dropped;
 	if (r->n == r->cap) {
