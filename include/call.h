@@ -53,6 +53,9 @@ json_t *call_approvals_list(struct conn *c);
 int call_approvals_decide(struct conn *c, const char *approval_id, bool approve,
                           const char *reason, json_t **result, char *why, size_t whylen);
 
+/* How many calls wait for an approver now. */
+unsigned call_approvals_pending(const struct server *s);
+
 /* Refuse (and audit) every call still waiting for an approver; or only
    those of one tool (NULL: all). */
 void call_end_all_held(struct server *s, const char *reason);

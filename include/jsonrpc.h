@@ -20,6 +20,9 @@
 /* Implementation-defined server error (JSON-RPC reserves -32000..-32099):
    used when the broker refuses for load reasons (limits, draining, audit). */
 #define JSONRPC_SERVER_BUSY      (-32000)
+/* The caller may not use this broker method (an admin method, and the
+   caller is not an admin: policy_is_admin). */
+#define JSONRPC_FORBIDDEN        (-32001)
 
 #define JSONRPC_MAX_DEPTH 64
 

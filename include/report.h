@@ -71,6 +71,16 @@ struct report_outcome {
 bool report_status(const struct tool_report *r, const struct tool *t, const struct report_outcome *o,
                    char *status, size_t n, int *exit_no);
 
+/*
+ * Why the tool was ended by force, as one word for the metrics: "timeout",
+ * "cancelled" (the client cancelled or left), "broker" (the broker stopped
+ * it: shutting down, or it could not supervise it), "seccomp", "oom",
+ * "cpu"; NULL when it was not (it exited or died of its own accord, or never
+ * started).  Decided in the same order as report_status's sentence.
+ */
+const char *report_kill_reason(const struct tool_report *r, const struct tool *t,
+                               const struct report_outcome *o);
+
 /* exec_end's "seccomp" and "landlock" objects, when there is something to say. */
 void report_audit_fields(const struct tool_report *r, json_t *rec);
 

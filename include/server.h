@@ -42,6 +42,7 @@ enum watch_kind {
 	WATCH_LISTEN, WATCH_SIGNAL, WATCH_CONN,
 	WATCH_CALL_STDIN, WATCH_CALL_STDOUT, WATCH_CALL_STDERR,
 	WATCH_CALL_STATUS, WATCH_CALL_PIDFD, WATCH_CALL_TIMER, WATCH_CALL_SECCOMP, WATCH_KAUDIT,
+	WATCH_METRICS,
 };
 
 struct watch {
@@ -73,6 +74,9 @@ struct server_options {
 	const char *forward_host;
 	unsigned forward_port;
 	const char *forward_ca, *forward_cert, *forward_key;
+	/* The HTTP metrics endpoint (metrics_http.h): NULL = none. */
+	const char *metrics_listen;
+	bool metrics_allow_remote;   /* a non-loopback metrics_listen is allowed */
 };
 
 void server_options_defaults(struct server_options *o);
@@ -97,6 +101,8 @@ struct conn {
 	bool dead;                   /* closed; freed after the batch */
 	unsigned ncalls;             /* calls in flight */
 	struct call *calls;          /* this connection's calls */
+	uint64_t read_ns;            /* when its last bytes were read (metrics_now_ns):
+	                                the arrival of the requests they hold */
 	struct conn *next, *prev;
 	struct conn *grave_next;
 };
@@ -138,6 +144,9 @@ struct server {
 	uint64_t drain_deadline_ms;
 	bool stop;
 	uint64_t calls_total;        /* tools/call requests that reached a decision */
+	struct metrics *metrics;     /* server_metrics.c */
+	struct metrics_http *metrics_http;  /* --metrics-listen, or NULL */
+	struct watch metrics_w;
 };
 
 /* Open the audit log, load the configuration, listen.  Errors name the cause. */
@@ -164,6 +173,18 @@ int server_watch(struct server *s, struct watch *w, uint32_t events);
 void server_unwatch(struct server *s, struct watch *w);
 
 uint64_t server_now_ms(void);
+
+/* server_metrics.c: the broker's metrics (metrics.h).  Start: the registry
+   and, with --metrics-listen, the HTTP endpoint in this loop. */
+int server_metrics_start(struct server *s, struct tg_error *err);
+void server_metrics_stop(struct server *s);
+/* The exposition text now (malloc'd), or NULL. */
+char *server_metrics_text(struct server *s, size_t *len);
+/* Count one audit record the server wrote (server_audit). */
+void server_metrics_note_audit(struct server *s, const json_t *fields);
+/* toolgate/metrics: {"content_type", "text"} for an admin (policy_is_admin),
+   a JSON-RPC error for anyone else. */
+void server_metrics_reply(struct conn *c, const json_t *id);
 
 /* Read what the kernel's audit log has for us now (Landlock refusals of
    running calls).  Cheap when there is nothing. */

@@ -2,7 +2,7 @@
 # Install the Debian packages toolgate needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -e
-PKGS="gcc make libc6-dev pkg-config libseccomp-dev libcap-dev libjansson-dev libsodium-dev libssl-dev openssl python3 bubblewrap iproute2 procps jq rsyslog rsyslog-openssl"
+PKGS="gcc make libc6-dev pkg-config libseccomp-dev libcap-dev libjansson-dev libsodium-dev libssl-dev openssl python3 bubblewrap iproute2 procps jq rsyslog rsyslog-openssl python3-prometheus-client curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "result.h"
 
@@ -87,6 +88,7 @@ static void end_held(struct call *k, const char *decision, const char *reason, u
 		conn_reply_result(k->conn, k->id, r);
 	}
 	k->state = CALL_DONE;
+	metrics_call_answered(s->metrics, k->tool, k->request_ns);
 	log_info("call", "%s for %s: %s", k->tool->name, k->agent, reason);
 	call_unlink(k);
 	k->grave_next = s->grave_calls;
@@ -175,6 +177,14 @@ static bool may_decide(const struct call *k, const char *principal)
 		if (strcmp(json_string_value(json_array_get(k->approvers, i)), principal) == 0)
 			return true;
 	return false;
+}
+
+unsigned call_approvals_pending(const struct server *s)
+{
+	unsigned n = 0;
+	for (const struct call *k = s->calls; k; k = k->all_next)
+		n += k->state == CALL_HELD;
+	return n;
 }
 
 json_t *call_approvals_list(struct conn *c)

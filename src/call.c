@@ -16,6 +16,7 @@
 #include "decide.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "result.h"
 #include "sandbox.h"
@@ -193,6 +194,8 @@ static void finish(struct call *k)
 		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->rep.cgs.memory_peak_bytes));
 	call_add_token_fields(rec, k->user, k->token_fields);
 	server_audit(s, rec, &end_seq);
+	metrics_call_finished(s->metrics, k->tool, &k->rep, &o,
+	                      k->out.total > k->out.len || k->err.total > k->err.len, k->request_ns);
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
 	         (unsigned long long)dur);
 
@@ -284,6 +287,7 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 		                 "Internal error: the audit log cannot be written, so no decision is given");
 		return;
 	}
+	metrics_call_answered(c->srv->metrics, config_find_tool(c->srv->config, tool), c->read_ns);
 	log_info("call", "%s refused for %s (uid %u): %s", tool, agent ? agent : "no principal",
 	         (unsigned)c->uid, reason);
 	conn_reply_result(c, id, result_refusal(tool, decision, reason, rules, seq, retry_after_ms));
@@ -438,6 +442,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	}
 	k->srv = s;
 	k->conn = c;
+	k->request_ns = c->read_ns;
 	k->id = json_deep_copy(id);
 	k->cfg = config_ref(cfg);
 	k->tool = t;

@@ -82,6 +82,7 @@ struct call {
 	bool cancelled;             /* no reply: cancelled, or the client left */
 	char stop_reason[160];      /* why the broker killed it, if it did */
 	struct timespec t0;
+	uint64_t request_ns;        /* when its request was read (metrics_now_ns) */
 
 	/* approval, while CALL_HELD (approval.c) */
 	char approval_id[32];

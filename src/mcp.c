@@ -195,6 +195,8 @@ static void handle_request(struct conn *c, struct jsonrpc_msg *m)
 		conn_reply_result(c, m->id, call_approvals_list(c));
 	else if (strcmp(method, "toolgate/approvals/decide") == 0)
 		handle_approval_decision(c, m->id, m->params);
+	else if (strcmp(method, "toolgate/metrics") == 0)
+		server_metrics_reply(c, m->id);
 	else {
 		char msg[200];
 		snprintf(msg, sizeof msg, "Method not found: %.120s", method);

@@ -169,3 +169,28 @@ void report_audit_fields(const struct tool_report *r, json_t *rec)
 			"refusals", (json_int_t)r->ll.refusals));
 	}
 }
+
+const char *report_kill_reason(const struct tool_report *r, const struct tool *t,
+                               const struct report_outcome *o)
+{
+	if (o->setup_len || !o->ran || !o->released)
+		return NULL;
+	if (o->timed_out)
+		return "timeout";
+	if (o->stop_reason[0])
+		/* call.c's reasons: "cancelled by the client (...)", "the client
+		   disconnected"; every other one is the broker's own doing. */
+		return strncmp(o->stop_reason, "cancelled", 9) == 0 ||
+		       strncmp(o->stop_reason, "the client", 10) == 0 ? "cancelled" : "broker";
+	if (!WIFSIGNALED(o->wstatus))
+		return NULL;
+	if (WTERMSIG(o->wstatus) == SIGSYS || (WTERMSIG(o->wstatus) == SIGKILL && r->sc.killed_tool))
+		return "seccomp";
+	if (WTERMSIG(o->wstatus) != SIGKILL)
+		return NULL;
+	if (r->cgs.oom_kills)
+		return "oom";
+	/* As report_status: a SIGKILL nobody in the broker sent, after burning
+	   CPU, is RLIMIT_CPU's. */
+	return o->cpu_ms * 2 >= t->limits.cpu_seconds * 1000 ? "cpu" : NULL;
+}

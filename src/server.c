@@ -14,6 +14,8 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "ratelimit.h"
 #include "replay.h"
 
@@ -192,6 +194,8 @@ int server_audit(struct server *s, json_t *fields, uint64_t *seq)
 	struct tg_error err;
 	uint64_t dummy;
 	int rc = audit_append(s->audit, fields, seq ? seq : &dummy, &err);
+	if (rc == 0)
+		server_metrics_note_audit(s, fields);
 	json_decref(fields);
 	if (rc != 0) {
 		note_audit_failure(s, &err);
@@ -449,6 +453,7 @@ static void conn_on_event(struct conn *c, uint32_t events)
 		}
 		ssize_t n = recv(c->w.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
 		if (n > 0) {
+			c->read_ns = metrics_now_ns();
 			c->in_len += (size_t)n;
 			conn_process_input(c);
 		} else if (n == 0) {
@@ -626,6 +631,8 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->signal_w.fd < 0 || s->epfd < 0)
 		return tg_err_errno(err, "signalfd/epoll_create1");
+	if (server_metrics_start(s, err) != 0)
+		return -1;
 
 	if (netns_pool_init(&s->netns, NETNS_POOL_TARGET, err) != 0)
 		return -1;
@@ -715,6 +722,7 @@ static void commit(struct server *s)
 	call_spawn_queued(s);
 	if (audit_pending(s->audit)) {
 		struct tg_error err;
+		uint64_t t0 = metrics_now_ns();
 		if (audit_sync(s->audit, &err) != 0)
 			note_audit_failure(s, &err);
 		/* Once per episode: the log is safe, it only stopped rotating. */
@@ -723,6 +731,7 @@ static void commit(struct server *s)
 			log_warn("audit", "audit.log is not rotated into a segment (tried again at each "
 			         "write): %s", why);
 		s->rotation_warned = why != NULL;
+		metrics_audit_synced(s->metrics, metrics_now_ns() - t0);
 	}
 	write_checkpoint(s, false);
 	call_release_gated(s);
@@ -797,6 +806,9 @@ int server_run(struct server *s, struct tg_error *err)
 			case WATCH_KAUDIT:
 				server_kaudit_drain(s);
 				break;
+			case WATCH_METRICS:
+				metrics_http_run(s->metrics_http);
+				break;
 			case WATCH_CONN: {
 				struct conn *c = w->owner;
 				if (!c->dead)
@@ -837,6 +849,7 @@ void server_fini(struct server *s)
 	kaudit_stop(s);
 	cgroup_tree_free(s->cgroups);
 	s->cgroups = NULL;
+	server_metrics_stop(s);
 	if (s->signal_w.fd >= 0)
 		close(s->signal_w.fd);
 	if (s->epfd >= 0)

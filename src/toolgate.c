@@ -8,6 +8,7 @@
 #include "cli_approvals.h"
 #include "cli_audit.h"
 #include "cli_proof.h"
+#include "cli_stats.h"
 #include "cli_policy.h"
 #include "cli_token.h"
 #include "client.h"
@@ -29,6 +30,7 @@ static void usage(FILE *f)
 "usage: toolgate [--socket PATH] list [--json]\n"
 "       toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
 "       toolgate [--socket PATH] status\n"
+"       toolgate [--socket PATH] stats     # Prometheus metrics (admin principals only)\n"
 "       toolgate [--socket PATH] approvals list [--json]\n"
 "       toolgate [--socket PATH] approvals approve|deny ID [--reason TEXT] [--json]\n"
 "       toolgate [--socket PATH] reload [--json]\n"
@@ -312,6 +314,8 @@ int main(int argc, char **argv)
 		return cmd_call(sub_argc, sub_argv);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(sub_argc, sub_argv);
+	if (strcmp(cmd, "stats") == 0)
+		return cli_stats(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(sub_argc, sub_argv);
 	if (strcmp(cmd, "keygen") == 0)

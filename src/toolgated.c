@@ -27,6 +27,7 @@ static void usage(FILE *f)
 "                 [--dynamic-uids FIRST-LAST] [--spare-sandboxes N] [--kernel-audit]\n"
 "                 [--forward HOST[:PORT] --forward-ca FILE [--forward-cert FILE --forward-key FILE]]\n"
 "                 [--audit-segment-size SIZE]\n"
+"                 [--metrics-listen ADDRESS:PORT [--metrics-allow-remote]]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -52,7 +53,10 @@ static void usage(FILE *f)
 "  --audit-segment-size SIZE  close audit.log as a segment audit-<first>-<last>.log once it\n"
 "                       reaches SIZE bytes (K, M, G suffixes; default 64M; 0: never)\n"
 "  --kernel-audit       turn the kernel's audit switch on (auditctl -e 1) while running, so that\n"
-"                       each Landlock refusal is named by path (it is restored at stop)\n");
+"                       each Landlock refusal is named by path (it is restored at stop)\n"
+"  --metrics-listen ADDRESS:PORT  serve Prometheus metrics on http://ADDRESS:PORT/metrics\n"
+"                       (no authentication: a loopback address such as 127.0.0.1:9464)\n"
+"  --metrics-allow-remote  allow --metrics-listen on an address other hosts can reach\n");
 }
 
 static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
@@ -113,7 +117,7 @@ static int detach(void)
 int main(int argc, char **argv)
 {
 	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES, O_FWD,
-	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY, O_SEGMENT };
+	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY, O_SEGMENT, O_METRICS, O_METRICS_REMOTE };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -137,6 +141,8 @@ int main(int argc, char **argv)
 		{ "forward-cert", required_argument, NULL, O_FWD_CERT },
 		{ "forward-key", required_argument, NULL, O_FWD_KEY },
 		{ "audit-segment-size", required_argument, NULL, O_SEGMENT },
+		{ "metrics-listen", required_argument, NULL, O_METRICS },
+		{ "metrics-allow-remote", no_argument, NULL, O_METRICS_REMOTE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -251,6 +257,12 @@ int main(int argc, char **argv)
 		case O_SEGMENT:
 			if (parse_size("--audit-segment-size", optarg, &o.audit_segment_bytes)) return 2;
 			break;
+		case O_METRICS:
+			o.metrics_listen = optarg;
+			break;
+		case O_METRICS_REMOTE:
+			o.metrics_allow_remote = true;
+			break;
 		case O_SPARES:
 			if (parse_uint("--spare-sandboxes", optarg, 4, &v)) return 2;
 			o.spares = (unsigned)v;
@@ -274,6 +286,10 @@ int main(int argc, char **argv)
 
 	if (o.forward_host && !o.forward_ca) {
 		fprintf(stderr, "toolgated: --forward needs --forward-ca FILE: the collector's certificate is always verified\n");
+		return 2;
+	}
+	if (o.metrics_allow_remote && !o.metrics_listen) {
+		fprintf(stderr, "toolgated: --metrics-allow-remote goes with --metrics-listen\n");
 		return 2;
 	}
 	if ((o.forward_cert != NULL) != (o.forward_key != NULL)) {

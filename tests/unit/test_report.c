@@ -127,6 +127,43 @@ TEST(a_tool_that_never_started_says_why)
 	CHECK(ex == -1);
 }
 
+TEST(the_kill_reason_follows_the_status_sentence)
+{
+	struct tool_report r = { 0 };
+	struct report_outcome o = exited(0);
+	CHECK(report_kill_reason(&r, &tool, &o) == NULL);
+	o = exited(3);
+	CHECK(report_kill_reason(&r, &tool, &o) == NULL);
+	/* A tool that never ran was not killed, whatever the reason. */
+	o = (struct report_outcome){ .ran = true, .released = false, .stop_reason = "cancelled before it started" };
+	CHECK(report_kill_reason(&r, &tool, &o) == NULL);
+	o = (struct report_outcome){ .ran = true, .released = true, .timed_out = true,
+	                             .stop_reason = "timed out", .wstatus = SIGKILL };
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "timeout");
+	o = (struct report_outcome){ .ran = true, .released = true, .wstatus = SIGKILL,
+	                             .stop_reason = "cancelled by the client (user pressed stop)" };
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "cancelled");
+	o.stop_reason = "the client disconnected";
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "cancelled");
+	o.stop_reason = "the broker is stopping and the grace period ran out";
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "broker");
+	o = (struct report_outcome){ .ran = true, .released = true, .stop_reason = "", .wstatus = SIGSYS };
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "seccomp");
+	o.wstatus = SIGKILL;
+	r.sc.killed_tool = true;
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "seccomp");
+	r.sc.killed_tool = false;
+	r.cgs.oom_kills = 2;
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "oom");
+	r.cgs.oom_kills = 0;
+	o.cpu_ms = 1990;   /* against cpu_seconds 2 */
+	CHECK_STREQ(report_kill_reason(&r, &tool, &o), "cpu");
+	o.cpu_ms = 10;     /* a SIGKILL from outside, not a limit */
+	CHECK(report_kill_reason(&r, &tool, &o) == NULL);
+	o.wstatus = SIGTERM;
+	CHECK(report_kill_reason(&r, &tool, &o) == NULL);
+}
+
 int main(void)
 {
 	setup();
@@ -136,5 +173,6 @@ int main(void)
 	RUN(landlock_refusals_and_limits_that_bit_are_appended);
 	RUN(an_oom_kill_is_named_with_the_limit);
 	RUN(a_tool_that_never_started_says_why);
+	RUN(the_kill_reason_follows_the_status_sentence);
 	return TEST_SUMMARY();
 }
