@@ -4,7 +4,8 @@
 #   make test         every test, normal build then ASan+UBSan build
 #   make demo         the scripted customer-support session
 #   make bench        latency/throughput against the isolation floor and bwrap
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (also MANDIR, SYSTEMDUNITDIR,
+#                     SYSUSERSDIR, TMPFILESDIR, SYSCONFDIR)
 #   make deps         install missing Debian packages (as root) or say which
 #
 # SAN=1 builds everything sanitized into build/asan/ (used by make test).
@@ -12,6 +13,13 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
+MANDIR  ?= $(PREFIX)/share/man
+# systemd's own directories when pkg-config knows them (Debian:
+# /lib/systemd/system, /usr/lib/sysusers.d, /usr/lib/tmpfiles.d), else
+# below PREFIX.
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(or $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null),$(PREFIX)/lib/sysusers.d)
+TMPFILESDIR ?= $(or $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null),$(PREFIX)/lib/tmpfiles.d)
 
 PKGS := libseccomp libcap jansson libsodium libcrypto libssl
 
@@ -121,7 +129,9 @@ check-config: all
 # Binaries go to PREFIX; /etc/toolgate gets the sandbox profiles and empty
 # tools.d/ and policies/ (a valid configuration that permits nothing), never
 # overwriting what an admin changed; the demo's tools and configuration go to
-# PREFIX/share/toolgate/demo as an example (toolgated --config-dir there).
+# PREFIX/share/toolgate/demo as an example (toolgated --config-dir there);
+# man pages to MANDIR; the systemd units, sysusers.d and tmpfiles.d entries
+# to systemd's directories (the unit's ExecStart names PREFIX/sbin).
 DEMODIR = $(PREFIX)/share/toolgate/demo
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
@@ -139,6 +149,18 @@ install: all
 	install -m 0644 tools.d/*.json $(DESTDIR)$(DEMODIR)/tools.d/
 	install -m 0644 policies/*.json $(DESTDIR)$(DEMODIR)/policies/
 	install -m 0644 sandbox/*.json sandbox/NOTICE $(DESTDIR)$(DEMODIR)/sandbox/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/toolgate.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/toolgate-tools.d.5 man/toolgate-policies.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/toolgated.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed 's|/usr/sbin/toolgated|$(PREFIX)/sbin/toolgated|' contrib/systemd/toolgated.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/toolgated.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/toolgated.service
+	install -m 0644 contrib/systemd/toolgated.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 contrib/sysusers.d/toolgate.conf $(DESTDIR)$(SYSUSERSDIR)/toolgate.conf
+	install -m 0644 contrib/tmpfiles.d/toolgate.conf $(DESTDIR)$(TMPFILESDIR)/toolgate.conf
+	install -m 0755 contrib/verify-audit.sh $(DESTDIR)$(PREFIX)/share/toolgate/verify-audit.sh
 
 clean:
 	rm -rf build bin

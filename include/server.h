@@ -33,6 +33,7 @@
 #include "cgroup.h"
 #include "sandbox.h"
 #include "spare.h"
+#include "sdnotify.h"
 
 struct config;
 struct audit_log;
@@ -140,6 +141,7 @@ struct server {
 	struct watch kaudit_w;
 	char kaudit_state[200];      /* for toolgate/status: on, or why not */
 	int kaudit_restore;          /* the audit switch to put back at stop, or -1 */
+	struct sdnotify notify;      /* systemd's NOTIFY_SOCKET, or inert (sdnotify.h) */
 	bool draining;
 	uint64_t drain_deadline_ms;
 	bool stop;

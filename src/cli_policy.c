@@ -14,9 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int usage(void)
+/* On stdout for --help (exit 0), on stderr for a usage error (exit 2). */
+static int usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 "usage: toolgate policy explain --agent AGENT --tool TOOL [--args JSON] [--token TOKEN]\n"
 "                               [--config-dir DIR] [--broker-id ID] [--json]\n"
 "  The decision the broker would take on that call, and the rules that decide it.\n"
@@ -53,12 +54,12 @@ int cli_policy_explain(int argc, char **argv)
 		case 'c': dir = optarg; break;
 		case 'b': broker = optarg; break;
 		case 'j': as_json = true; break;
-		case 'h': usage(); return 0;
-		default: return usage();
+		case 'h': usage(stdout); return 0;
+		default: return usage(stderr);
 		}
 	}
 	if (!agent || !tool || optind != argc)
-		return usage();
+		return usage(stderr);
 	if (!broker) {
 		if (gethostname(host, sizeof host - 1) != 0)
 			strcpy(host, "localhost");

@@ -18,11 +18,14 @@
 #include "metrics_http.h"
 #include "ratelimit.h"
 #include "replay.h"
+#include "sdlisten.h"
+#include "sdnotify.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,21 +274,6 @@ static int listen_on_path(struct server *s, struct tg_error *err)
 	return fd;
 }
 
-/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1 -> fd 3. */
-static int inherited_socket(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	if (!pid || !fds || (pid_t)strtol(pid, NULL, 10) != getpid() || strtol(fds, NULL, 10) < 1)
-		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	int fd = 3;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	return fd;
-}
-
 /* ---- connections ---- */
 
 static void conn_update_events(struct conn *c)
@@ -523,6 +511,27 @@ static void accept_clients(struct server *s)
 	}
 }
 
+/* ---- the service manager (sdnotify.h) ---- */
+
+/* One message to systemd, when it listens.  The broker works the same
+   whether or not anybody does, so a failure is logged once and ignored. */
+static void notify(struct server *s, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	struct tg_error err;
+	if (sdnotify_send(&s->notify, msg, &err) != 0 && s->notify.failures == 1)
+		log_warn("broker", "%s (further failures are not logged)", err.msg);
+}
+
+static void notify_ready(struct server *s, const char *what)
+{
+	notify(s, "READY=1\nSTATUS=%s; serving %zu tools from %s", what, s->config->ntools, s->config->dir);
+}
+
 /* ---- configuration and signals ---- */
 
 static json_t *config_record(const char *event, const struct config *cfg)
@@ -533,11 +542,18 @@ static json_t *config_record(const char *event, const struct config *cfg)
 
 int server_reload(struct server *s, struct tg_error *err)
 {
+	/* systemd holds `systemctl reload` from RELOADING=1 until the next
+	   READY=1, which comes whether or not the reload worked. */
+	struct tg_error nerr;
+	if (sdnotify_reloading(&s->notify, "reloading the configuration", &nerr) != 0 &&
+	    s->notify.failures == 1)
+		log_warn("broker", "%s (further failures are not logged)", nerr.msg);
 	struct config *n = config_load(s->opt.config_dir, err);
 	if (!n) {
 		log_error("config", "reload failed, the previous configuration stays in force: %s", err->msg);
 		server_audit(s, json_pack("{s:s, s:s, s:s}", "event", "config_reload_failed",
 		                          "reason", err->msg, "config_dir", s->opt.config_dir), NULL);
+		notify_ready(s, "reload failed, the previous configuration stays in force (see the log)");
 		return -1;
 	}
 	struct config *old = s->config;
@@ -547,6 +563,7 @@ int server_reload(struct server *s, struct tg_error *err)
 	config_unref(old);
 	log_info("config", "reloaded %s: %zu tools, digest %.16s", n->dir, n->ntools, n->digest);
 	server_audit(s, config_record("config_load", n), NULL);
+	notify_ready(s, "configuration reloaded");
 	return 0;
 }
 
@@ -557,6 +574,8 @@ static void begin_drain(struct server *s)
 	s->draining = true;
 	s->drain_deadline_ms = server_now_ms() + s->opt.grace_ms;
 	log_info("broker", "draining: no new calls; %u in flight, grace %u ms", s->ncalls, s->opt.grace_ms);
+	notify(s, "STOPPING=1\nSTATUS=draining: no new calls; %u in flight, grace %u s", s->ncalls,
+	       s->opt.grace_ms / 1000);
 	/* Nobody will approve a call of a broker that is going away. */
 	call_end_all_held(s, "the broker is stopping; the call waiting for approval was refused");
 	if (s->listen_w.fd >= 0) {
@@ -572,7 +591,7 @@ static void on_signal(struct server *s)
 	while (read(s->signal_w.fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGHUP) {
 			struct tg_error err;
-			(void)server_reload(s, &err);   /* logged and audited there */
+			(void)server_reload(s, &err);   /* logged, audited and told to systemd there */
 		}
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_drain(s);
@@ -589,6 +608,11 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	s->listen_w = (struct watch){ WATCH_LISTEN, -1, s };
 	s->netns.home_fd = -1;
 	s->signal_w = (struct watch){ WATCH_SIGNAL, -1, s };
+	/* First, so that NOTIFY_SOCKET and WATCHDOG_* leave the environment
+	   before anything is started. */
+	struct tg_error nerr;
+	if (sdnotify_open(&s->notify, server_now_ms(), &nerr) != 0)
+		log_warn("broker", "not notifying systemd: %s", nerr.msg);
 
 	s->config = config_load(o->config_dir, err);
 	if (!s->config)
@@ -647,7 +671,16 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	log_info("sandbox", "%s", s->landlock);
 	kaudit_start(s);
 
-	int fd = o->socket_fd >= 0 ? o->socket_fd : inherited_socket();
+	char activated[sizeof ((struct sockaddr_un *)NULL)->sun_path + 2];
+	const char *listening_on = o->socket_path;
+	int fd = o->socket_fd;
+	if (fd < 0) {
+		fd = sdlisten_socket(activated, sizeof activated, err);
+		if (fd == -1)
+			return -1;
+		if (fd >= 0)
+			listening_on = activated;
+	}
 	if (fd < 0)
 		fd = listen_on_path(s, err);
 	if (fd < 0)
@@ -683,7 +716,8 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 		log_info("audit", "forwarding the audit log to %s:%u", o->forward_host,
 		         o->forward_port ? o->forward_port : FORWARD_DEFAULT_PORT);
 	}
-	log_info("broker", "listening on %s as broker %s: %zu tools from %s", o->socket_path,
+	log_info("broker", "listening on %s%s as broker %s: %zu tools from %s", listening_on,
+	         listening_on == o->socket_path ? "" : " (socket activation)",
 	         o->broker_id, s->config->ntools, s->config->dir);
 	return 0;
 }
@@ -747,10 +781,19 @@ int server_run(struct server *s, struct tg_error *err)
 {
 	struct epoll_event ev[64];
 	(void)err;
+	notify_ready(s, "started");
 	while (!s->stop) {
 		int timeout = -1;
+		/* The watchdog is pinged from the loop itself: a loop that is stuck
+		   stops pinging, and systemd restarts the broker (WatchdogSec=). */
+		struct tg_error werr;
+		if (sdnotify_watchdog(&s->notify, server_now_ms(), &werr) != 0 && s->notify.failures == 1)
+			log_warn("broker", "%s (further failures are not logged)", werr.msg);
+		int64_t wd_wait = sdnotify_watchdog_wait_ms(&s->notify, server_now_ms());
+		if (wd_wait >= 0)
+			timeout = (int)(wd_wait + 1);
 		try_audit_recovery(s);
-		if (s->audit_error[0])
+		if (s->audit_error[0] && (timeout < 0 || timeout > AUDIT_RETRY_MS))
 			timeout = AUDIT_RETRY_MS;
 		if (s->draining) {
 			uint64_t now = server_now_ms();
@@ -761,7 +804,9 @@ int server_run(struct server *s, struct tg_error *err)
 				call_kill_all(s, "the broker is stopping and the grace period ran out");
 				s->drain_deadline_ms = now + 5000; /* reaping; then give up */
 			}
-			timeout = (int)(s->drain_deadline_ms > now ? s->drain_deadline_ms - now : 0) + 1;
+			int drain_wait = (int)(s->drain_deadline_ms > now ? s->drain_deadline_ms - now : 0) + 1;
+			if (timeout < 0 || drain_wait < timeout)
+				timeout = drain_wait;
 		}
 		/* The time-based checkpoint: wake up for it. */
 		uint64_t cp_at = 0, now_ms = server_now_ms();
@@ -852,6 +897,7 @@ void server_fini(struct server *s)
 	server_metrics_stop(s);
 	if (s->signal_w.fd >= 0)
 		close(s->signal_w.fd);
+	sdnotify_close(&s->notify);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->audit)

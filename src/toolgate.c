@@ -24,9 +24,7 @@
 
 static const char *socket_path = DEFAULT_SOCKET;
 
-static void usage(FILE *f)
-{
-	fprintf(f,
+static const char usage_text[] =
 "usage: toolgate [--socket PATH] list [--json]\n"
 "       toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
 "       toolgate [--socket PATH] status\n"
@@ -43,9 +41,50 @@ static void usage(FILE *f)
 "                               [--config-dir DIR] [--broker-id ID] [--json]\n"
 "       toolgate token mint --key ISSUER.key --sub USER --agent AGENT --aud BROKER_ID\n"
 "                           --ttl DURATION --tools SCOPE_JSON [--kid KID] [--iss ISSUER] [--jti JTI]\n"
+"                           [--nbf TIME]\n"
 "       toolgate token verify TOKEN --key ISSUER.pub [--json]\n"
-"       toolgate audit verify LOG --key AUDIT.pub [--json]\n"
-"       toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]\n");
+"       toolgate audit verify LOG --key AUDIT.pub [--checkpoint FILE [--merkle-only]] [--json]\n"
+"       toolgate audit show LOG [--tool T] [--user U] [--agent A] [--decision D] [--since TIME]\n"
+"                           [--until TIME] [--json]\n"
+"       toolgate audit checkpoint STATE_DIR [--key AUDIT.pub]\n"
+"       toolgate audit prove LOG --seq N [--checkpoint FILE] [--key AUDIT.pub]\n"
+"       toolgate audit consistency OLD_CHECKPOINT NEW_CHECKPOINT LOG [--key AUDIT.pub]\n"
+"\n"
+"  toolgate COMMAND --help shows one command's usage; man toolgate(1) has them all.\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/* `toolgate audit --help` (also policy, token): the usage lines of the
+   group's subcommands, with their continuation lines. */
+static int group_usage(FILE *f, const char *group)
+{
+	char needle[32];
+	snprintf(needle, sizeof needle, "toolgate %s ", group);
+	bool in = false, first = true;
+	for (const char *l = usage_text, *e; *l; l = e + 1) {
+		e = strchr(l, '\n');
+		size_t n = (size_t)(e - l);
+		bool cont = n > 8 && strspn(l, " ") > 8 && !memmem(l, n, "toolgate ", 9);
+		if (memmem(l, n, needle, strlen(needle)))
+			in = true;
+		else if (!cont)
+			in = false;
+		if (in) {
+			const char *body = cont ? l : memmem(l, n, "toolgate ", 9);
+			fprintf(f, "%s%.*s\n", cont ? "" : first ? "usage: " : "       ", (int)(n - (size_t)(body - l)),
+			        body);
+			first = false;
+		}
+	}
+	return 0;
+}
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
 static int open_client(struct client *c, const char *token)
@@ -64,9 +103,13 @@ static int cmd_list(int argc, char **argv)
 {
 	bool as_json = false;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+		if (strcmp(argv[i], "--json") == 0) {
 			as_json = true;
-		else {
+		} else if (is_help(argv[i])) {
+			printf("usage: toolgate [--socket PATH] list [--json]\n"
+			       "  the tools this caller may call (--json: their MCP descriptions)\n");
+			return 0;
+		} else {
 			fprintf(stderr, "toolgate list: unexpected argument \"%s\"\n", argv[i]);
 			return 2;
 		}
@@ -140,6 +183,7 @@ static int cmd_call(int argc, char **argv)
 		{ "token", required_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *token = NULL;
@@ -162,6 +206,10 @@ static int cmd_call(int argc, char **argv)
 			break;
 		}
 		case 'j': as_json = true; break;
+		case 'h':
+			printf("usage: toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
+			       "  exit 0 success, 1 the tool failed, 3 refused by the broker, 2 usage or connection error\n");
+			return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -221,7 +269,10 @@ static int cmd_call(int argc, char **argv)
 
 static int cmd_status(int argc, char **argv)
 {
-	(void)argv;
+	if (argc == 2 && is_help(argv[1])) {
+		printf("usage: toolgate [--socket PATH] status\n  the broker's state, as JSON\n");
+		return 0;
+	}
 	if (argc != 1) {
 		fprintf(stderr, "usage: toolgate status\n");
 		return 2;
@@ -246,6 +297,11 @@ static int cmd_status(int argc, char **argv)
 
 static int cmd_check_config(int argc, char **argv)
 {
+	if (argc == 2 && is_help(argv[1])) {
+		printf("usage: toolgate check-config DIR [--json]\n"
+		       "  exit 0 valid, 1 invalid (the first problem named: file and field)\n");
+		return 0;
+	}
 	bool as_json = argc == 3 && strcmp(argv[2], "--json") == 0;
 	if (argc != 2 && !as_json) {
 		fprintf(stderr, "usage: toolgate check-config DIR [--json]\n");
@@ -326,6 +382,13 @@ int main(int argc, char **argv)
 		return cli_reload(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "admin") == 0)
 		return cli_admin(sub_argc, sub_argv, socket_path);
+	if ((strcmp(cmd, "policy") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "audit") == 0) &&
+	    (sub_argc == 1 || is_help(sub_argv[1]))) {
+		if (sub_argc == 1)
+			fprintf(stderr, "toolgate %s: say which subcommand\n", cmd);
+		group_usage(sub_argc == 1 ? stderr : stdout, cmd);
+		return sub_argc == 1 ? 2 : 0;
+	}
 	if (strcmp(cmd, "policy") == 0 && sub_argc >= 2 && strcmp(sub_argv[1], "explain") == 0)
 		return cli_policy_explain(sub_argc - 1, sub_argv + 1);
 	if (strcmp(cmd, "token") == 0 && sub_argc >= 2) {
