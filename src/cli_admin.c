@@ -115,7 +115,10 @@ int cli_admin(int argc, char **argv, const char *socket_path)
 	static const char cmd[] = "toolgate admin";
 	const char *verb = argc >= 2 ? argv[1] : NULL, *tool = NULL, *reason = NULL;
 	bool as_json = false;
-	if (verb && (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)) {
+	bool help = false;
+	for (int i = 1; i < argc; i++)
+		help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+	if (help) {
 		printf("%s\n\nThe kill switch: a disabled tool is refused at once and hidden from tools/list,\n"
 		       "across reloads and restarts, until enabled again.  Only admin principals\n"
 		       "(\"admin\": true in the policies) and root may.\n", admin_usage);
