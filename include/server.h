@@ -72,6 +72,10 @@ struct server_options {
 	const char *forward_host;
 	unsigned forward_port;
 	const char *forward_ca, *forward_cert, *forward_key;
+	/* Idempotency keys (idem.h): how long a result is kept, and bounds. */
+	uint64_t idem_window_ms;     /* default 24 h */
+	size_t idem_max_entries;     /* default 10000 */
+	uint64_t idem_max_bytes;     /* default 256 MiB */
 };
 
 void server_options_defaults(struct server_options *o);
@@ -128,6 +132,7 @@ struct server {
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
 	struct forwarder *forwarder; /* ships the audit log to a collector; or NULL */
+	struct idem_store *idem;     /* results of calls with an idempotency key */
 	struct watch kaudit_w;
 	char kaudit_state[200];      /* for toolgate/status: on, or why not */
 	int kaudit_restore;          /* the audit switch to put back at stop, or -1 */
