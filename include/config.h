@@ -22,6 +22,7 @@
 struct schema;
 struct seccomp_program;
 struct policy_set;
+struct secret_set;
 
 enum tool_effect { TOOL_EFFECT_READ, TOOL_EFFECT_WRITE };
 enum tool_network { TOOL_NET_NONE, TOOL_NET_LOOPBACK, TOOL_NET_HOST };
@@ -61,7 +62,8 @@ struct tool {
 	bool dynamic_uid;        /* run_as "dynamic": uid/gid allocated per call (uid is -1 here) */
 	struct tool_limits limits;
 	char **env;              /* NULL-terminated "K=V" strings, from `env` */
-	json_t *secrets;         /* object env var -> secret name (issue 6 reads values); may be NULL */
+	json_t *secrets;         /* object env var -> secret name; may be NULL */
+	struct secret_set *secret_values;  /* their values, read at load (secrets.h); may be NULL */
 	bool enabled;
 	json_t *list_entry;      /* the ready-made tools/list entry (name, title, description,
 	                            inputSchema, outputSchema?, annotations) */

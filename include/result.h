@@ -19,6 +19,8 @@ struct captured {
 	const char *buf;      /* may be NULL when len is 0 */
 	size_t len;
 	uint64_t total;
+	bool cut;             /* the cap dropped some of it (with secrets redacted,
+	                         len and total differ even when nothing was cut) */
 };
 
 /* How a tool's run ended, as _meta["toolgate/execution"] reports it. */

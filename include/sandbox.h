@@ -133,6 +133,12 @@ int sandbox_answer_seccomp(struct sandbox_child *c, const struct seccomp_program
    broker does: a gate whose child died is a pipe without a reader. */
 int sandbox_release(struct sandbox_child *c);
 
+/* The same, and the tool gets TRACEPARENT=traceparent in its environment
+   (a validated W3C traceparent of exactly SANDBOX_TRACEPARENT_LEN
+   characters; anything else, or NULL, adds nothing). */
+#define SANDBOX_TRACEPARENT_LEN 55
+int sandbox_release_traced(struct sandbox_child *c, const char *traceparent);
+
 /* SIGKILL the child (and with it its whole pid namespace).  0 or -1. */
 int sandbox_kill(const struct sandbox_child *c);
 

@@ -44,6 +44,15 @@ json_t *schema_document(const struct schema *s);
 /* True when the dotted property path ("a.b") is declared by the schema. */
 bool schema_has_property(const struct schema *s, const char *dotted_path);
 
+/*
+ * A copy of instance for the audit log: every value whose schema says
+ * "writeOnly": true (at any depth: properties, additionalProperties,
+ * items) is replaced by the string SCHEMA_REDACTED.  NULL when out of
+ * memory.  The tool itself still receives the instance unchanged.
+ */
+#define SCHEMA_REDACTED "[REDACTED]"
+json_t *schema_redact_write_only(const struct schema *s, const json_t *instance);
+
 void schema_free(struct schema *s);
 
 #endif

@@ -78,6 +78,10 @@ struct server_options {
 	/* The HTTP metrics endpoint (metrics_http.h): NULL = none. */
 	const char *metrics_listen;
 	bool metrics_allow_remote;   /* a non-loopback metrics_listen is allowed */
+	/* Idempotency keys (idem.h): how long a result is kept, and bounds. */
+	uint64_t idem_window_ms;     /* default 24 h */
+	size_t idem_max_entries;     /* default 10000 */
+	uint64_t idem_max_bytes;     /* default 256 MiB */
 };
 
 void server_options_defaults(struct server_options *o);
@@ -138,6 +142,7 @@ struct server {
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
 	struct forwarder *forwarder; /* ships the audit log to a collector; or NULL */
+	struct idem_store *idem;     /* results of calls with an idempotency key */
 	struct watch kaudit_w;
 	char kaudit_state[200];      /* for toolgate/status: on, or why not */
 	int kaudit_restore;          /* the audit switch to put back at stop, or -1 */

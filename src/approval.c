@@ -107,6 +107,7 @@ void call_hold(struct call *k)
 		"event", "decision", "agent", k->agent, "peer", k->peer, "tool", k->tool->name,
 		"args", k->args, "decision", "held", "rules", k->rules, "reason", k->decision_reason);
 	call_add_token_fields(dec, k->user, k->token_fields);
+	call_add_request_fields(dec, k);
 	json_object_set_new(dec, "approvers", json_incref(k->approvers));
 	json_object_set_new(dec, "deadline", json_string(k->deadline_at));
 	/* The id is the decision record's seq: unique across restarts, and the
@@ -244,8 +245,8 @@ int call_approvals_decide(struct conn *c, const char *approval_id, bool approve,
 		if (queued != 0) {
 			k->state = CALL_HELD;
 			end_held(k, "approved", queued == -2 ? "approved, but all dynamic uids are in use; "
-			         "the tool was not started" : "approved, but the audit log cannot be written; "
-			         "the tool was not started", seq);
+			         "the tool was not started" : queued == -3 ? k->start_error :
+			         "approved, but the audit log cannot be written; the tool was not started", seq);
 		}
 	} else {
 		end_held(k, "denied", text, seq);

@@ -14,12 +14,16 @@
 #include "audit.h"
 #include "config.h"
 #include "decide.h"
+#include "idem.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
+#include "redact.h"
 #include "result.h"
 #include "sandbox.h"
+#include "schema.h"
+#include "secrets.h"
 #include "seccomp_profile.h"
 #include "kaudit.h"
 #include "server.h"
@@ -127,9 +131,121 @@ void call_add_token_fields(json_t *rec, const char *user, const json_t *fields)
 	json_object_update(rec, (json_t *)fields);
 }
 
+void call_add_request_fields(json_t *rec, const struct call *k)
+{
+	if (k->idem_key)
+		json_object_set_new(rec, "idempotency_key", json_string(k->idem_key));
+	if (k->traceparent)
+		json_object_set_new(rec, "traceparent", json_string(k->traceparent));
+}
+
+/* The same, before a call exists (a refusal). */
+struct req_meta {
+	const char *key;            /* validated idempotency key, or NULL */
+	const char *traceparent;    /* validated, or NULL */
+};
+
+static void add_meta_fields(json_t *rec, const struct req_meta *m)
+{
+	if (m && m->key)
+		json_object_set_new(rec, "idempotency_key", json_string(m->key));
+	if (m && m->traceparent)
+		json_object_set_new(rec, "traceparent", json_string(m->traceparent));
+}
+
+/*
+ * W3C Trace Context, version 00: "00-" 32 lowercase hex (trace id, not all
+ * zero) "-" 16 lowercase hex (parent id, not all zero) "-" 2 lowercase hex
+ * (flags).  The recommendation is to ignore a traceparent that does not
+ * parse (and start a new trace), not to fail the request: so do we, with a
+ * log line.  Other versions are ignored too: a version this broker does
+ * not know might mean something the tool's TRACEPARENT would misstate.
+ */
+static bool traceparent_valid(const char *tp)
+{
+	if (!tp || strlen(tp) != SANDBOX_TRACEPARENT_LEN || strncmp(tp, "00-", 3) != 0 ||
+	    tp[35] != '-' || tp[52] != '-')
+		return false;
+	bool trace_zero = true, parent_zero = true;
+	for (size_t i = 3; i < SANDBOX_TRACEPARENT_LEN; i++) {
+		if (i == 35 || i == 52)
+			continue;
+		char c = tp[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		if (c != '0' && i < 35)
+			trace_zero = false;
+		if (c != '0' && i > 35 && i < 52)
+			parent_zero = false;
+	}
+	return !trace_zero && !parent_zero;
+}
+
+/* A secret that is not itself UTF-8 could have cut a character: then the
+   whole string goes. */
+static json_t *redacted_string(const char *r, size_t n)
+{
+	json_t *j = json_stringn(r, n);
+	return j ? j : json_string(SCHEMA_REDACTED);
+}
+
+/* Every string in v (values, at any depth) with the tool's secret values
+   replaced, as in its output. */
+static void redact_strings(json_t *v, const struct secret_set *ss)
+{
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *m;
+		json_object_foreach(v, key, m) {
+			if (json_is_string(m)) {
+				size_t n;
+				char *r = redact_buffer(ss->patterns, ss->n, json_string_value(m),
+				                        json_string_length(m), &n);
+				if (r && (n != json_string_length(m) ||
+				          memcmp(r, json_string_value(m), n) != 0))
+					json_object_set_new(v, key, redacted_string(r, n));
+				free(r);
+			} else {
+				redact_strings(m, ss);
+			}
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(v, i, m) {
+			if (json_is_string(m)) {
+				size_t n;
+				char *r = redact_buffer(ss->patterns, ss->n, json_string_value(m),
+				                        json_string_length(m), &n);
+				if (r && (n != json_string_length(m) ||
+				          memcmp(r, json_string_value(m), n) != 0))
+					json_array_set_new(v, i, redacted_string(r, n));
+				free(r);
+			} else {
+				redact_strings(m, ss);
+			}
+		}
+	}
+}
+
+/* The arguments as the audit log (and an approver) sees them: writeOnly
+   values replaced by "[REDACTED]", the tool's secrets by their marker.
+   The tool itself gets them unchanged (its stdin is made before this). */
+static json_t *audit_args_of(const struct tool *t, const json_t *args)
+{
+	json_t *a = schema_redact_write_only(t->input_schema, args);
+	if (!a)
+		return json_object();
+	if (t->secret_values)
+		redact_strings(a, t->secret_values);
+	return a;
+}
+
 /* ---- finishing ---- */
 
 static void drop_adopted(struct call *k, bool give_uid);
+static void answer_waiters(struct call *leader, const json_t *result, uint64_t end_seq);
+static void flush_redactors(struct call *k);
 
 static void release_child(struct call *k)
 {
@@ -176,6 +292,9 @@ static void finish(struct call *k)
 	};
 	bool failed = report_status(&k->rep, k->tool, &o, status, sizeof status, &exit_no);
 
+	/* What the redactors still hold back is decided now: the streams
+	   have ended (or are no longer waited for). */
+	flush_redactors(k);
 	char digest[65];
 	sha256_hex(k->out.buf ? k->out.buf : "", k->out.len, digest);
 	uint64_t end_seq = 0;
@@ -186,10 +305,11 @@ static void finish(struct call *k)
 		"duration_ms", (json_int_t)dur, "output_sha256", digest,
 		"request_seq", (json_int_t)k->decision_seq,
 		"stdout_bytes", (json_int_t)k->out.total, "stderr_bytes", (json_int_t)k->err.total,
-		"truncated", k->out.total > k->out.len || k->err.total > k->err.len);
+		"truncated", k->out.cut || k->err.cut);
 	if (ran && k->exited)
 		json_object_set_new(rec, "cpu_ms", json_integer((json_int_t)k->cpu_ms));
 	report_audit_fields(&k->rep, rec);
+	call_add_request_fields(rec, k);
 	if (ran && k->rep.cgs.memory_peak_bytes)
 		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->rep.cgs.memory_peak_bytes));
 	call_add_token_fields(rec, k->user, k->token_fields);
@@ -199,19 +319,42 @@ static void finish(struct call *k)
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
 	         (unsigned long long)dur);
 
-	if (k->conn && !k->cancelled) {
+	bool reply = k->conn && !k->cancelled;
+	json_t *r = NULL;
+	if (reply || k->idem_key) {
 		struct execution ex = {
 			.exit_no = exit_no, .status = status, .duration_ms = dur, .cpu_ms = k->cpu_ms,
 			.audit_seq = end_seq,
-			.out = { k->out.buf, k->out.len, k->out.total },
-			.err = { k->err.buf, k->err.len, k->err.total },
+			.out = { k->out.buf, k->out.len, k->out.total, k->out.cut },
+			.err = { k->err.buf, k->err.len, k->err.total, k->err.cut },
 		};
-		json_t *r = result_of_tool(k->tool, failed, &ex,
+		r = result_of_tool(k->tool, failed, &ex,
 			result_decision_meta("permit", k->decision_reason, k->rules, k->decision_seq));
+	}
+	/* Idempotency: a tool that started has its result stored, durably,
+	   before anyone hears it; one that never started leaves no entry, so
+	   a retry runs it. */
+	if (k->idem_begun) {
+		struct tg_error e;
+		if (k->released) {
+			if (!r || idem_finish(s->idem, k->idem_id, k->idem_header, end_seq, r, &e) != 0)
+				log_error("call", "%s: idempotency key %s: the result cannot be stored (%s); "
+				          "a retry will be refused, not run again", k->tool->name, k->idem_key,
+				          r ? e.msg : "out of memory");
+		} else if (idem_forget(s->idem, k->idem_id, &e) != 0) {
+			log_error("call", "%s: %s", k->tool->name, e.msg);
+		}
+		k->idem_begun = false;
+	}
+	if (k->idem_key)
+		answer_waiters(k, r, end_seq);
+	if (reply) {
 		if (r)
 			conn_reply_result(k->conn, k->id, r);
 		else
 			conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+	} else {
+		json_decref(r);
 	}
 	call_unlink(k);
 	k->grave_next = s->grave_calls;
@@ -245,6 +388,19 @@ void call_free(struct call *k)
 		cgroup_pool_retire(&k->srv->cgpool, &k->cg);
 	if (k->dynamic_uid)
 		uid_pool_give(&k->srv->uids, k->uid);
+	if (k->idem_begun && !k->released) {
+		/* Begun, then not started after all: a retry may run it. */
+		struct tg_error e;
+		if (idem_forget(k->srv->idem, k->idem_id, &e) != 0)
+			log_error("call", "%s", e.msg);
+	}
+	if (k->redacting) {
+		redactor_fini(&k->red_out);
+		redactor_fini(&k->red_err);
+	}
+	free(k->idem_key);
+	json_decref(k->idem_header);
+	free(k->traceparent);
 	json_decref(k->id);
 	json_decref(k->peer);
 	json_decref(k->args);
@@ -275,13 +431,14 @@ static bool id_in_flight(const struct conn *c, const json_t *id)
 static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *peer,
                    const char *tool, json_t *args, const char *decision, const char *reason,
                    json_t *rules, const char *user, const json_t *token_fields,
-                   uint64_t retry_after_ms)
+                   uint64_t retry_after_ms, const struct req_meta *m)
 {
 	uint64_t seq = 0;
 	json_t *rec = json_pack("{s:s, s:s?, s:O, s:s, s:O, s:s, s:O, s:s}",
 		"event", "decision", "agent", agent, "peer", peer, "tool", tool, "args", args,
 		"decision", decision, "rules", rules, "reason", reason);
 	call_add_token_fields(rec, user, token_fields);
+	add_meta_fields(rec, m);
 	if (server_audit(c->srv, rec, &seq) != 0) {
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR,
 		                 "Internal error: the audit log cannot be written, so no decision is given");
@@ -293,11 +450,194 @@ static void refuse(struct conn *c, const json_t *id, const char *agent, json_t *
 	conn_reply_result(c, id, result_refusal(tool, decision, reason, rules, seq, retry_after_ms));
 }
 
+/* ---- idempotency keys (idem.h) ---- */
+
+/* The live call (held, queued or running) that holds k's key, if any. */
+static struct call *live_call_with_key(struct server *s, const struct call *k)
+{
+	for (struct call *o = s->calls; o; o = o->all_next)
+		if (o != k && o->idem_key && o->state != CALL_WAITING && o->state != CALL_DONE &&
+		    strcmp(o->idem_id, k->idem_id) == 0)
+			return o;
+	return NULL;
+}
+
+/* A call refused for its key: audited and answered like any refusal. */
+static void refuse_call(struct call *k, const char *reason)
+{
+	struct req_meta m = { k->idem_key, k->traceparent };
+	json_t *none = json_array();
+	refuse(k->conn, k->id, k->agent, k->peer, k->tool->name, k->args, "invalid", reason, none,
+	       k->user, k->token_fields, 0, &m);
+	json_decref(none);
+	call_free(k);
+}
+
+/* A retry's own decision record (what the policy said of it), before it
+   is answered from the first call. */
+static int audit_retry_decision(struct call *k, bool held)
+{
+	json_t *dec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s}",
+		"event", "decision", "agent", k->agent, "peer", k->peer, "tool", k->tool->name,
+		"args", k->args, "decision", held ? "held" : "permit", "rules", k->rules,
+		"reason", k->decision_reason);
+	call_add_token_fields(dec, k->user, k->token_fields);
+	call_add_request_fields(dec, k);
+	if (server_audit(k->srv, dec, &k->decision_seq) != 0) {
+		conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR,
+		                 "Internal error: the audit log cannot be written, so no decision is given");
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer k with the first call's result: a replay record naming that
+   call, then the result, marked with _meta["toolgate/replay"]. */
+static void replay_to(struct call *k, const json_t *result, uint64_t original_seq,
+                      uint64_t original_end_seq)
+{
+	char reason[400];
+	snprintf(reason, sizeof reason, "idempotency key \"%s\": the result of the first call "
+	         "(decided in audit seq %llu) was returned; the tool did not run again", k->idem_key,
+	         (unsigned long long)original_seq);
+	json_t *rec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s, s:I, s:I}",
+		"event", "replay", "agent", k->agent, "peer", k->peer, "tool", k->tool->name,
+		"args", k->args, "decision", "permit", "rules", k->rules, "reason", reason,
+		"original_seq", (json_int_t)original_seq, "original_end_seq", (json_int_t)original_end_seq);
+	call_add_token_fields(rec, k->user, k->token_fields);
+	call_add_request_fields(rec, k);
+	uint64_t seq = 0;
+	if (server_audit(k->srv, rec, &seq) != 0) {
+		if (k->conn && !k->cancelled)
+			conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR,
+			                 "Internal error: the audit log cannot be written; no result is given");
+		return;
+	}
+	log_info("call", "%s for %s: replayed the result of audit seq %llu (idempotency key %s)",
+	         k->tool->name, k->agent, (unsigned long long)original_seq, k->idem_key);
+	if (!k->conn || k->cancelled)
+		return;
+	json_t *r = result ? json_deep_copy(result) : NULL;
+	json_t *m = json_object_get(r, "_meta");
+	if (r && !m) {
+		m = json_object();
+		json_object_set_new(r, "_meta", m);
+	}
+	if (!r || !m || json_object_set_new(m, "toolgate/replay", json_pack("{s:s, s:I, s:I, s:I}",
+	        "idempotency_key", k->idem_key, "original_seq", (json_int_t)original_seq,
+	        "original_end_seq", (json_int_t)original_end_seq, "audit_seq", (json_int_t)seq)) != 0) {
+		json_decref(r);
+		conn_reply_error(k->conn, k->id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+		return;
+	}
+	conn_reply_result(k->conn, k->id, r);
+}
+
+/* The first call ended: every retry waiting for it gets its result. */
+static void answer_waiters(struct call *leader, const json_t *result, uint64_t end_seq)
+{
+	struct server *s = leader->srv;
+	for (struct call *w = s->calls, *next; w; w = next) {
+		next = w->all_next;
+		if (w->state != CALL_WAITING || w->idem_leader != leader)
+			continue;
+		replay_to(w, result, leader->decision_seq, end_seq);
+		w->state = CALL_DONE;
+		call_unlink(w);
+		w->grave_next = s->grave_calls;
+		s->grave_calls = w;
+	}
+}
+
+/*
+ * A call with a key that is already in use does not run.  True when k has
+ * been dealt with (answered from the store, refused and freed, or waiting
+ * for the running call with its key); false when the key is new.
+ */
+static bool idem_route(struct call *k, bool held)
+{
+	struct server *s = k->srv;
+	char reason[500];
+	struct call *lead = live_call_with_key(s, k);
+	if (lead) {
+		if (strcmp(lead->idem_fp, k->idem_fp) != 0) {
+			snprintf(reason, sizeof reason, "idempotency key \"%s\" already names another call "
+			         "(decided in audit seq %llu) with a different tool, user or arguments; use a "
+			         "new key for a new call", k->idem_key, (unsigned long long)lead->decision_seq);
+			refuse_call(k, reason);
+		} else if (lead->state == CALL_HELD) {
+			snprintf(reason, sizeof reason, "idempotency key \"%s\" names a call still waiting "
+			         "for approval (%s); retry once it has been decided", k->idem_key,
+			         lead->approval_id);
+			refuse_call(k, reason);
+		} else if (audit_retry_decision(k, held) != 0) {
+			call_free(k);
+		} else {
+			/* Answered when the first call ends (answer_waiters). */
+			k->state = CALL_WAITING;
+			k->idem_leader = lead;
+			call_link(k);
+		}
+		return true;
+	}
+	json_t *e = NULL;
+	struct tg_error err;
+	enum idem_state st = idem_lookup(s->idem, k->idem_id, (uint64_t)time(NULL) * 1000, &e, &err);
+	if (st == IDEM_ABSENT)
+		return false;
+	if (st == IDEM_UNREADABLE) {
+		log_error("call", "%s", err.msg);
+		snprintf(reason, sizeof reason, "idempotency key \"%s\": its entry in the broker's store "
+		         "cannot be read, so the first call may have run; it is not run again: use a new key",
+		         k->idem_key);
+		refuse_call(k, reason);
+		return true;
+	}
+	const char *fp = json_string_value(json_object_get(e, "fingerprint"));
+	unsigned long long seq = (unsigned long long)json_integer_value(json_object_get(e, "decision_seq"));
+	if (!fp || strcmp(fp, k->idem_fp) != 0) {
+		snprintf(reason, sizeof reason, "idempotency key \"%s\" already names another call "
+		         "(decided in audit seq %llu) with a different tool, user or arguments; use a new "
+		         "key for a new call", k->idem_key, seq);
+		refuse_call(k, reason);
+	} else if (st == IDEM_STARTED) {
+		snprintf(reason, sizeof reason, "idempotency key \"%s\" names a call that started "
+		         "(decided in audit seq %llu) but whose result was never stored: the broker stopped "
+		         "while it ran. It is not run again: check what it did, then use a new key",
+		         k->idem_key, seq);
+		refuse_call(k, reason);
+	} else if (audit_retry_decision(k, held) != 0) {
+		call_free(k);
+	} else {
+		replay_to(k, json_object_get(e, "result"), seq,
+		          (uint64_t)json_integer_value(json_object_get(e, "end_seq")));
+		call_free(k);
+	}
+	json_decref(e);
+	return true;
+}
+
 /* The exec_start record, then the spawn queue: the tool starts once the
    record is durable (server.h).  0, or -1 when the log refused the record. */
 int call_start_and_queue(struct call *k)
 {
 	const struct tool *t = k->tool;
+	if (k->idem_key && !k->idem_begun) {
+		/* On disk before the tool can start: after a crash, a retry finds
+		   "started" and is refused rather than run a second time. */
+		struct tg_error e;
+		json_t *h = json_pack("{s:s, s:s, s:s, s:s, s:I}", "agent", k->agent, "key", k->idem_key,
+		                      "tool", t->name, "fingerprint", k->idem_fp,
+		                      "decision_seq", (json_int_t)k->decision_seq);
+		if (!h || idem_begin(k->srv->idem, k->idem_id, h, (uint64_t)time(NULL) * 1000, &e) != 0) {
+			snprintf(k->start_error, sizeof k->start_error, "%.200s; the tool was not started",
+			         h ? e.msg : "out of memory");
+			json_decref(h);
+			return -3;
+		}
+		k->idem_header = h;
+		k->idem_begun = true;
+	}
 	struct spare sp;
 	if (spares_take(k->srv, t, &sp)) {
 		/* A child confined for this tool is already waiting at its gate. */
@@ -334,6 +674,7 @@ int call_start_and_queue(struct call *k)
 	json_object_set_new(start, "uid", json_integer((json_int_t)k->uid));
 	if (k->approved_by)
 		json_object_set_new(start, "approved_by", json_string(k->approved_by));
+	call_add_request_fields(start, k);
 	if (server_audit(k->srv, start, &k->start_seq) != 0)
 		return -1;
 	k->state = CALL_QUEUED;
@@ -401,17 +742,44 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	}
 
 	json_t *owned_args = args && json_is_object(args) ? json_incref(args) : json_object();
+	/* What the audit log keeps of them (writeOnly and secrets redacted). */
+	json_t *audit_args = audit_args_of(t, owned_args);
 	json_t *peer = call_peer_json(c);
 	const char *agent = policy_principal_for_peer(cfg->policy, c->uid, c->gid);
 	s->calls_total++;
 
+	/* The request's own _meta: trace context, idempotency key. */
+	json_t *meta = json_object_get(params, "_meta");
+	struct req_meta rm = { NULL, NULL };
+	json_t *jtp = json_object_get(meta, "traceparent");
+	if (jtp && traceparent_valid(json_string_value(jtp)))
+		rm.traceparent = json_string_value(jtp);
+	else if (jtp)
+		log_warn("call", "%s from uid %u: ignoring _meta.traceparent: not a W3C traceparent "
+		         "(version 00, lowercase hex, ids not all zero)", t->name, (unsigned)c->uid);
+	json_t *jkey = json_object_get(meta, "toolgate/idempotencyKey");
+	if (jkey) {
+		char why[200];
+		if (!json_is_string(jkey) ||
+		    !idem_key_valid(json_string_value(jkey), json_string_length(jkey), why, sizeof why)) {
+			if (!json_is_string(jkey))
+				snprintf(why, sizeof why, "_meta[\"toolgate/idempotencyKey\"] must be a string");
+			snprintf(msg, sizeof msg, "idempotency key refused: %s", why);
+			json_t *none = json_array();
+			refuse(c, id, agent, peer, t->name, audit_args, "invalid", msg, none, NULL, NULL, 0, &rm);
+			json_decref(none);
+			goto done;
+		}
+		rm.key = json_string_value(jkey);
+	}
+
 	/* The decision: schema, token, policy, scope (decide.h). */
-	json_t *jtok = json_object_get(json_object_get(params, "_meta"), "toolgate/delegation");
+	json_t *jtok = json_object_get(meta, "toolgate/delegation");
 	if (jtok && !json_is_string(jtok)) {
 		json_t *none = json_array();
-		refuse(c, id, agent, peer, t->name, owned_args, "deny",
+		refuse(c, id, agent, peer, t->name, audit_args, "deny",
 		       "delegation token refused: _meta[\"toolgate/delegation\"] must be a string",
-		       none, NULL, NULL, 0);
+		       none, NULL, NULL, 0, &rm);
 		json_decref(none);
 		goto done;
 	}
@@ -427,8 +795,8 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	decide_call(&in, &d);
 	bool held = strcmp(d.decision, "held") == 0;
 	if (!held && strcmp(d.decision, "permit") != 0) {
-		refuse(c, id, agent, peer, t->name, owned_args, d.decision, d.reason, d.rules, d.user,
-		       d.token_fields, d.retry_after_ms);
+		refuse(c, id, agent, peer, t->name, audit_args, d.decision, d.reason, d.rules, d.user,
+		       d.token_fields, d.retry_after_ms, &rm);
 		call_decision_clear(&d);
 		goto done;
 	}
@@ -448,7 +816,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	k->tool = t;
 	k->agent = strdup(agent);
 	k->peer = json_incref(peer);
-	k->args = json_incref(owned_args);
+	k->args = json_incref(audit_args);
 	k->rules = json_incref(d.rules);
 	snprintf(k->decision_reason, sizeof k->decision_reason, "%s", d.reason);
 	k->user = d.user;
@@ -466,10 +834,33 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	k->out.limit = k->err.limit = t->limits.output_bytes;
 	k->stdin_buf = json_dumps(owned_args, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	k->stdin_len = k->stdin_buf ? strlen(k->stdin_buf) : 0;
-	if (!k->stdin_buf) {
+	k->traceparent = rm.traceparent ? strdup(rm.traceparent) : NULL;
+	k->idem_key = rm.key ? strdup(rm.key) : NULL;
+	if (t->secret_values) {
+		k->redacting = true;
+		if (redactor_init(&k->red_out, t->secret_values->patterns, t->secret_values->n) != 0 ||
+		    redactor_init(&k->red_err, t->secret_values->patterns, t->secret_values->n) != 0) {
+			redactor_fini(&k->red_out);
+			k->redacting = false;
+		}
+	}
+	if (!k->stdin_buf || (rm.traceparent && !k->traceparent) || (rm.key && !k->idem_key) ||
+	    (t->secret_values && !k->redacting)) {
 		conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
 		call_free(k);
 		goto done;
+	}
+	if (k->idem_key) {
+		idem_entry_id(k->agent, k->idem_key, k->idem_id);
+		if (idem_fingerprint(t->name, k->user, owned_args, k->idem_fp) != 0) {
+			conn_reply_error(c, id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+			call_free(k);
+			goto done;
+		}
+		/* A key already in use: the first call's result, a wait for it,
+		   or a refusal; either way this call does not run. */
+		if (idem_route(k, held))
+			goto done;
 	}
 	if (held) {
 		k->progress_token = json_incref(json_object_get(json_object_get(params, "_meta"),
@@ -479,12 +870,15 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	}
 
 	json_t *dec = json_pack("{s:s, s:s, s:O, s:s, s:O, s:s, s:O, s:s}",
-		"event", "decision", "agent", agent, "peer", peer, "tool", t->name, "args", owned_args,
+		"event", "decision", "agent", agent, "peer", peer, "tool", t->name, "args", k->args,
 		"decision", "permit", "rules", k->rules, "reason", k->decision_reason);
 	call_add_token_fields(dec, k->user, k->token_fields);
+	call_add_request_fields(dec, k);
 	int queued = server_audit(s, dec, &k->decision_seq) != 0 ? -1 : call_start_and_queue(k);
 	if (queued != 0) {
-		if (queued == -2) {
+		if (queued == -3) {
+			conn_reply_error(c, id, JSONRPC_SERVER_BUSY, k->start_error);
+		} else if (queued == -2) {
 			snprintf(msg, sizeof msg, "all %u dynamic uids are in use; retry when a call ends",
 			         s->uids.count);
 			conn_reply_error(c, id, JSONRPC_SERVER_BUSY, msg);
@@ -499,6 +893,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 done:
 	json_decref(peer);
 	json_decref(owned_args);
+	json_decref(audit_args);
 }
 
 /* ---- spawn ---- */
@@ -642,6 +1037,8 @@ static void capture_keep(struct capture *cap, const char *buf, size_t n)
 {
 	size_t room = cap->limit - cap->len;
 	size_t keep = n < room ? n : room;
+	if (keep < n)
+		cap->cut = true;
 	if (!keep)
 		return;
 	if (cap->len + keep > cap->cap) {
@@ -660,26 +1057,63 @@ static void capture_keep(struct capture *cap, const char *buf, size_t n)
 	cap->len += keep;
 }
 
+static void keep_redacted(void *cap, const char *buf, size_t n)
+{
+	capture_keep(cap, buf, n);
+}
+
+/* Output of a tool with secrets goes through its redactor to the capture,
+   so the capture's limit only ever cuts redacted text (redact.h).  Once
+   the capture is full nothing more can be kept: the redactor is skipped. */
+static void take_output(struct call *k, struct capture *cap, struct redactor *red,
+                        const char *buf, size_t n)
+{
+	cap->total += (uint64_t)n;
+	if (!k->redacting)
+		capture_keep(cap, buf, n);
+	else if (cap->len < cap->limit)
+		redactor_feed(red, buf, n, keep_redacted, cap);
+	else
+		cap->cut = true;
+}
+
+/* The streams ended: what the redactors hold back is decided. */
+static void flush_redactors(struct call *k)
+{
+	if (!k->redacting)
+		return;
+	if (k->out.len < k->out.limit)
+		redactor_finish(&k->red_out, keep_redacted, &k->out);
+	if (k->err.len < k->err.limit)
+		redactor_finish(&k->red_err, keep_redacted, &k->err);
+	redactor_fini(&k->red_out);
+	redactor_fini(&k->red_err);
+	k->redacting = false;
+}
+
 /* Read what is there; keep up to the limit, count and drop the rest.  At
    most a few reads per event, so one chatty tool cannot starve the loop. */
-static void drain_pipe(struct call *k, struct capture *cap, struct watch *w, int *fd)
+static void drain_pipe(struct call *k, struct capture *cap, struct redactor *red, struct watch *w,
+                       int *fd)
 {
 	char buf[65536];
 	for (int rounds = 0; rounds < 8; rounds++) {
 		ssize_t n = read(*fd, buf, sizeof buf);
 		if (n > 0) {
-			cap->total += (uint64_t)n;
-			capture_keep(cap, buf, (size_t)n);
+			take_output(k, cap, red, buf, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			break;
 		cap->eof = true;
 		call_unwatch_close(k->srv, w, fd);
-		return;
+		break;
 	}
+	/* The raw bytes of a tool with secrets do not stay on the stack. */
+	if (k->redacting)
+		sodium_memzero(buf, sizeof buf);
 }
 
 static void read_status(struct call *k)
@@ -723,7 +1157,7 @@ static void try_release(struct call *k)
 	    k->state != CALL_RUNNING)
 		return;
 	k->released = true;
-	if (sandbox_release(&k->child) != 0)
+	if (sandbox_release_traced(&k->child, k->traceparent) != 0)
 		log_warn("call", "%s: the child was gone before its gate opened", k->tool->name);
 }
 
@@ -821,10 +1255,10 @@ void call_on_event(struct watch *w, uint32_t events)
 		feed_stdin(k);
 		break;
 	case WATCH_CALL_STDOUT:
-		drain_pipe(k, &k->out, &k->w_out, &k->child.stdout_fd);
+		drain_pipe(k, &k->out, &k->red_out, &k->w_out, &k->child.stdout_fd);
 		break;
 	case WATCH_CALL_STDERR:
-		drain_pipe(k, &k->err, &k->w_err, &k->child.stderr_fd);
+		drain_pipe(k, &k->err, &k->red_err, &k->w_err, &k->child.stderr_fd);
 		break;
 	case WATCH_CALL_STATUS:
 		read_status(k);
@@ -864,6 +1298,14 @@ void call_cancel_by_id(struct conn *c, const json_t *request_id, const char *rea
 			continue;
 		char why[160];
 		snprintf(why, sizeof why, "cancelled by the client (%.100s)", reason);
+		if (k->state == CALL_WAITING) {
+			/* A retry that waited: it stops waiting; the first call runs on. */
+			call_unlink(k);
+			k->state = CALL_DONE;
+			k->grave_next = c->srv->grave_calls;
+			c->srv->grave_calls = k;
+			return;
+		}
 		if (k->state == CALL_HELD) {
 			call_withdraw_held(k, why);
 			return;
@@ -883,6 +1325,20 @@ void call_abandon_all(struct conn *c)
 		struct call *k = c->calls;
 		if (k->state == CALL_HELD) {
 			call_withdraw_held(k, "the client disconnected");
+			continue;
+		}
+		if (k->state == CALL_WAITING) {
+			call_unlink(k);
+			k->state = CALL_DONE;
+			k->grave_next = c->srv->grave_calls;
+			c->srv->grave_calls = k;
+			continue;
+		}
+		if (k->idem_key) {
+			/* A call with an idempotency key outlives its client: a client
+			   that lost its connection retries with the same key, and gets
+			   this call's result instead of a second run. */
+			unlink_from_conn(k);
 			continue;
 		}
 		k->cancelled = true;

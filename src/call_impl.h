@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include "call.h"
 #include "cgroup.h"
+#include "redact.h"
 #include "report.h"
 #include "sandbox.h"
 #include "server.h"
@@ -28,6 +29,8 @@ enum call_state {
 	CALL_QUEUED,    /* permitted; spawned at the next commit */
 	CALL_RUNNING,
 	CALL_DONE,
+	CALL_WAITING,   /* a retry with an idempotency key whose first call is
+	                   still running: answered when that call ends */
 };
 
 #define PROGRESS_EVERY_MS 10000  /* notifications/progress while held */
@@ -38,6 +41,7 @@ struct capture {
 	size_t cap;
 	size_t limit;
 	uint64_t total;   /* bytes the tool wrote, kept or not */
+	bool cut;         /* the limit dropped some */
 	bool eof;
 };
 
@@ -94,6 +98,19 @@ struct call {
 	unsigned progress_n;
 	char *approved_by;
 
+	/* idempotency (idem.h) and tracing, from the request's _meta */
+	char *idem_key;             /* _meta["toolgate/idempotencyKey"], or NULL */
+	char idem_id[65];           /* its entry in the store */
+	char idem_fp[65];           /* fingerprint of tool, user and arguments */
+	json_t *idem_header;        /* what the store keeps of this call, once begun */
+	bool idem_begun;            /* its "started" entry is on disk */
+	struct call *idem_leader;   /* CALL_WAITING: the call it waits for */
+	char start_error[240];      /* why call_start_and_queue returned -3 */
+	char *traceparent;          /* a valid W3C traceparent, or NULL */
+	/* secrets: what the tool writes passes through these before capture */
+	bool redacting;
+	struct redactor red_out, red_err;
+
 	struct call *conn_next, *conn_prev;
 	struct call *all_next, *all_prev;
 	struct call *queue_next;
@@ -109,8 +126,11 @@ void call_add_token_fields(json_t *rec, const char *user, const json_t *fields);
 json_t *call_peer_json(const struct conn *c);
 int call_arm_timer(struct call *k, uint64_t ms);
 /* The exec_start record, then the spawn queue; 0, -1 (the log refused the
-   record) or -2 (no dynamic uid free). */
+   record), -2 (no dynamic uid free) or -3 (the idempotency store refused
+   the key: k->start_error says why). */
 int call_start_and_queue(struct call *k);
+/* The request's idempotency key and traceparent, in a record of this call. */
+void call_add_request_fields(json_t *rec, const struct call *k);
 
 /* approval.c: hold a call the policy sent to an approver; its deadline
    timer fired; withdraw it (the client left, or cancelled). */

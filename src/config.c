@@ -37,6 +37,7 @@
 #include "policy.h"
 #include "schema.h"
 #include "seccomp_profile.h"
+#include "secrets.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -394,6 +395,7 @@ static void tool_free(struct tool *t)
 	free(t->run_as);
 	strv_free(t->env);
 	json_decref(t->secrets);
+	secrets_free(t->secret_values);
 	json_decref(t->list_entry);
 	free(t);
 }
@@ -987,7 +989,7 @@ fail:
 	return -1;
 }
 
-/* Shape only here: the values are files in secrets/, read when a call starts. */
+/* Shape here; the values are read by secrets.c (parse_tool). */
 static int parse_secrets(struct tool *t, const json_t *doc, struct tg_error *err)
 {
 	json_t *sec = json_object_get(doc, "secrets");
@@ -1098,6 +1100,7 @@ static struct tool *parse_tool(struct loader *ld, const json_t *doc, const char 
 
 	if (parse_sandbox(t, doc, ld->c, err) < 0 || parse_env(t, doc, err) < 0 ||
 	    parse_secrets(t, doc, err) < 0 ||
+	    secrets_load(ld->rootfd, t->file, t->secrets, &t->secret_values, err) < 0 ||
 	    get_bool(doc, "enabled", true, t->file, "enabled", &t->enabled, err) < 0)
 		goto fail;
 	if (build_list_entry(t, input_doc, output_doc, err) < 0)

@@ -40,7 +40,7 @@ static json_t *execution_meta(const struct execution *ex)
 		"duration_ms", (json_int_t)ex->duration_ms, "cpu_ms", (json_int_t)ex->cpu_ms,
 		"stdout_bytes", (json_int_t)ex->out.total,
 		"stderr_bytes", (json_int_t)ex->err.total,
-		"truncated", ex->out.total > ex->out.len || ex->err.total > ex->err.len,
+		"truncated", ex->out.cut || ex->err.cut,
 		"audit_seq", (json_int_t)ex->audit_seq);
 }
 
@@ -53,7 +53,7 @@ static json_t *structured_output(const struct tool *t, const struct captured *ou
 	json_error_t jerr;
 	struct tg_error verr;
 	json_t *structured = NULL;
-	if (out->total > out->len)
+	if (out->cut)
 		snprintf(problem, n, "its output was cut at %zu bytes, so it is not the JSON its output "
 		         "schema declares", out->len);
 	else if (json_text_depth(buf, out->len, OUTPUT_JSON_DEPTH) > OUTPUT_JSON_DEPTH)
@@ -107,7 +107,7 @@ json_t *result_of_tool(const struct tool *t, bool failed, const struct execution
 			n += out->len;
 		}
 	}
-	if (out->total > out->len)
+	if (out->cut)
 		n += (size_t)snprintf(text + n, cap - n, "\n[toolgate: output cut at %zu of %llu bytes]",
 		                      out->len, (unsigned long long)out->total);
 	json_t *content = json_pack("[{s:s, s:o}]", "type", "text", "text", json_string_lossy(text, n));

@@ -26,6 +26,7 @@
 #include "fsview.h"
 #include "landlock.h"
 #include "seccomp_profile.h"
+#include "secrets.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -269,8 +270,8 @@ static void drop_all_capabilities(int status_fd, const struct cap_states *cs)
 		child_fail(status_fd, "PR_SET_KEEPCAPS 0", errno);
 }
 
-static __attribute__((noreturn)) void child_main(const struct tool *t, char *const envp[],
-                                                 int in_fd, int out_fd, int err_fd, int status_fd,
+static __attribute__((noreturn)) void child_main(const struct tool *t, char **envp,
+                                                 size_t trace_slot, int in_fd, int out_fd, int err_fd, int status_fd,
                                                  int gate_fd, int netns_fd,
                                                  const struct cap_states *caps,
                                                  const struct cgroup_call *cg,
@@ -404,8 +405,9 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 		child_fail(status_fd, "close_range", errno);
 	stamp(SANDBOX_T_NNP);
 
-	/* 8. The environment is exactly envp (the tool's env plus the scratch
-	   paths), built by the parent; nothing of the broker's leaks. */
+	/* 8. The environment is exactly envp (the tool's env, its secrets, the
+	   scratch paths, and TRACEPARENT from the gate), built by the parent;
+	   nothing of the broker's leaks. */
 
 	/* 9. Landlock: the same view, enforced a second time by the kernel's
 	   LSM hooks, so that a hole in the mount layer is not an escape; TCP
@@ -449,14 +451,25 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 		child_fail(status_fd, "handing the seccomp listener to the broker", errno);
 	stamp(SANDBOX_T_SECCOMP);
 
-	/* 11. The gate (see the file comment): exec only on the broker's go. */
-	char go;
+	/* 11. The gate (see the file comment): exec only on the broker's go.
+	   The go may carry the call's W3C traceparent (one write of at most
+	   PIPE_BUF bytes, so one read gets all of it): it goes into the slot
+	   build_env left free, as TRACEPARENT.  A spare child is made before
+	   its call exists, so this is the first moment the child can know it. */
+	char go[1 + SANDBOX_TRACEPARENT_LEN];
+	char trace_env[sizeof "TRACEPARENT=" + SANDBOX_TRACEPARENT_LEN];
 	ssize_t g;
 	do
-		g = read(gate_fd, &go, 1);
+		g = read(gate_fd, go, sizeof go);
 	while (g < 0 && errno == EINTR);
-	if (g != 1)
+	if (g < 1 || go[0] != 'g')
 		child_fail(status_fd, "waiting for the broker's go", g == 0 ? ECANCELED : errno);
+	if (g == (ssize_t)sizeof go) {
+		memcpy(trace_env, "TRACEPARENT=", sizeof "TRACEPARENT=" - 1);
+		memcpy(trace_env + sizeof "TRACEPARENT=" - 1, go + 1, SANDBOX_TRACEPARENT_LEN);
+		trace_env[sizeof trace_env - 1] = '\0';
+		envp[trace_slot] = trace_env;
+	}
 	stamp(SANDBOX_T_GATE);
 
 	/* 12. Exec the argv directly: never through a shell. */
@@ -467,19 +480,26 @@ static __attribute__((noreturn)) void child_main(const struct tool *t, char *con
 	child_fail(status_fd, "execve", errno);
 }
 
-/* The child's environment: the tool's env, then the scratch paths. */
-static char **build_env(const struct tool *t)
+/* The child's environment: the tool's env, its secrets (pointers to the
+   snapshot's locked "ENV=value" strings: no copy in ordinary memory), the
+   scratch paths, and a free slot (*trace_slot) for TRACEPARENT, filled at
+   the gate. */
+static char **build_env(const struct tool *t, size_t *trace_slot)
 {
-	size_t n = 0;
+	size_t n = 0, ns = t->secret_values ? t->secret_values->n : 0;
 	while (t->env && t->env[n])
 		n++;
-	char **envp = calloc(n + 3, sizeof *envp);
+	char **envp = calloc(n + ns + 4, sizeof *envp);
 	if (!envp)
 		return NULL;
+	size_t o = 0;
 	for (size_t i = 0; i < n; i++)
-		envp[i] = t->env[i];
-	envp[n] = (char *)"TMPDIR=" SANDBOX_SCRATCH_PATH;
-	envp[n + 1] = (char *)"HOME=" SANDBOX_SCRATCH_PATH;
+		envp[o++] = t->env[i];
+	for (size_t i = 0; i < ns; i++)
+		envp[o++] = t->secret_values->v[i].kv;
+	envp[o++] = (char *)"TMPDIR=" SANDBOX_SCRATCH_PATH;
+	envp[o++] = (char *)"HOME=" SANDBOX_SCRATCH_PATH;
+	*trace_slot = o;
 	return envp;
 }
 
@@ -497,7 +517,8 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int gate[2] = { -1, -1 };
-	char **envp = build_env(t);
+	size_t trace_slot = 0;
+	char **envp = build_env(t, &trace_slot);
 	struct cap_states caps = { NULL, NULL };
 	int rc = -1;
 
@@ -554,7 +575,7 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 		close(errp[0]);
 		close(st[0]);
 		close(gate[1]);
-		child_main(t, envp, in[0], out[1], errp[1], st[1], gate[0], netns_fd, &caps, cg, uid, gid);
+		child_main(t, envp, trace_slot, in[0], out[1], errp[1], st[1], gate[0], netns_fd, &caps, cg, uid, gid);
 	}
 
 	c->pid = (pid_t)pid;
@@ -707,14 +728,25 @@ int sandbox_answer_seccomp(struct sandbox_child *c, const struct seccomp_program
 
 int sandbox_release(struct sandbox_child *c)
 {
-	static const char go = 'g';
+	return sandbox_release_traced(c, NULL);
+}
+
+int sandbox_release_traced(struct sandbox_child *c, const char *traceparent)
+{
+	char go[1 + SANDBOX_TRACEPARENT_LEN];
+	size_t len = 1;
+	go[0] = 'g';
+	if (traceparent && strlen(traceparent) == SANDBOX_TRACEPARENT_LEN) {
+		memcpy(go + 1, traceparent, SANDBOX_TRACEPARENT_LEN);
+		len = sizeof go;
+	}
 	ssize_t n;
 	do
-		n = write(c->gate_fd, &go, 1);
+		n = write(c->gate_fd, go, len);
 	while (n < 0 && errno == EINTR);
 	close(c->gate_fd);
 	c->gate_fd = -1;
-	return n == 1 ? 0 : -1;
+	return n == (ssize_t)len ? 0 : -1;
 }
 
 int sandbox_kill(const struct sandbox_child *c)

@@ -103,6 +103,7 @@ struct node {
 	char *pattern;               /* the source, for messages */
 	regex_t re;
 	struct node *items;
+	bool write_only;             /* "writeOnly": true: kept out of audit records */
 };
 
 struct schema {
@@ -1013,6 +1014,8 @@ static int compile_keyword(struct compile_ctx *c, struct node *n, const char *kw
 		return kw_count(c, &n->max_items, kw, v);
 	if (strcmp(kw, "pattern") == 0)
 		return kw_pattern(c, n, kw, v);
+	if (strcmp(kw, "writeOnly") == 0 && json_is_true(v))
+		n->write_only = true;
 	for (size_t i = 0; i < sizeof annotations / sizeof *annotations; i++)
 		if (strcmp(kw, annotations[i]) == 0)
 			return kw_annotation(c, kw, v);
@@ -1355,6 +1358,52 @@ bool schema_has_property(const struct schema *s, const char *dotted_path)
 		n = hit->schema;
 		seg = dot + 1;
 	}
+}
+
+/* The instance as the schema sees it, with every value a writeOnly schema
+   governs replaced.  Properties, additionalProperties and items are
+   followed, whatever the instance's types: a value in a writeOnly place is
+   hidden even when it is of the wrong type. */
+static json_t *redact_node(const struct node *n, const json_t *inst, int depth)
+{
+	if (n && n->write_only)
+		return json_string(SCHEMA_REDACTED);
+	if (!n || depth > SCHEMA_MAX_DEPTH)
+		return json_deep_copy(inst);
+	if (json_is_object(inst)) {
+		json_t *out = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)inst, k, v) {
+			const struct prop *p = node_find_prop(n, k);
+			const struct node *sub = p ? p->schema : n->additional;
+			json_t *r = redact_node(sub, v, depth + 1);
+			if (!out || !r || json_object_set_new(out, k, r) != 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	if (json_is_array(inst) && n->items) {
+		json_t *out = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach(inst, i, v) {
+			json_t *r = redact_node(n->items, v, depth + 1);
+			if (!out || !r || json_array_append_new(out, r) != 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	return json_deep_copy(inst);
+}
+
+json_t *schema_redact_write_only(const struct schema *s, const json_t *instance)
+{
+	return redact_node(s ? s->root : NULL, instance, 0);
 }
 
 void schema_free(struct schema *s)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "framing.h"
 #include "forward.h"
+#include "idem.h"
 #include "kaudit.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -136,6 +137,9 @@ void server_options_defaults(struct server_options *o)
 	o->clock_skew = 60;
 	o->dynamic_first = 61184;   /* systemd's DynamicUser range */
 	o->dynamic_last = 65519;
+	o->idem_window_ms = 24ull * 3600 * 1000;
+	o->idem_max_entries = 10000;
+	o->idem_max_bytes = 256ull << 20;
 }
 
 uint64_t server_now_ms(void)
@@ -625,6 +629,10 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	if (!s->disabled)
 		return tg_err_prefix(err, "kill switch");
 
+	struct idem_options io = { o->idem_window_ms, o->idem_max_entries, o->idem_max_bytes };
+	if (idem_open(o->state_dir, &io, (uint64_t)time(NULL) * 1000, &s->idem, err) != 0)
+		return tg_err_prefix(err, "idempotency store");
+
 	s->ratelimit = ratelimit_new();
 	if (!s->ratelimit)
 		return tg_err(err, "out of memory");
@@ -903,6 +911,7 @@ void server_fini(struct server *s)
 	if (s->audit)
 		audit_close(s->audit);
 	replay_free(s->replay);
+	idem_close(s->idem);
 	ratelimit_free(s->ratelimit);
 	disabled_free(s->disabled);
 	uid_pool_fini(&s->uids);

@@ -4,6 +4,7 @@
  * SIGTERM has drained.
  */
 #include "config.h"
+#include "idem.h"
 #include "log.h"
 #include "server.h"
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 "                 [--forward HOST[:PORT] --forward-ca FILE [--forward-cert FILE --forward-key FILE]]\n"
 "                 [--audit-segment-size SIZE]\n"
 "                 [--metrics-listen ADDRESS:PORT [--metrics-allow-remote]]\n"
+"                 [--idempotency-window DURATION] [--idempotency-max-entries N] [--idempotency-max-mb MB]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -56,7 +58,11 @@ static void usage(FILE *f)
 "                       each Landlock refusal is named by path (it is restored at stop)\n"
 "  --metrics-listen ADDRESS:PORT  serve Prometheus metrics on http://ADDRESS:PORT/metrics\n"
 "                       (no authentication: a loopback address such as 127.0.0.1:9464)\n"
-"  --metrics-allow-remote  allow --metrics-listen on an address other hosts can reach\n");
+"  --metrics-allow-remote  allow --metrics-listen on an address other hosts can reach\n"
+"  --idempotency-window DURATION  how long the result of a call with an idempotency key is\n"
+"                       kept for its retries, across restarts (default 24h)\n"
+"  --idempotency-max-entries N, --idempotency-max-mb MB  bounds of that store; beyond them\n"
+"                       new keys are refused until old ones expire (default 10000, 256)\n");
 }
 
 static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
@@ -118,6 +124,7 @@ int main(int argc, char **argv)
 {
 	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES, O_FWD,
 	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY, O_SEGMENT, O_METRICS, O_METRICS_REMOTE };
+	enum { O_IDEM_WINDOW = 512, O_IDEM_ENTRIES, O_IDEM_MB };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -143,6 +150,9 @@ int main(int argc, char **argv)
 		{ "audit-segment-size", required_argument, NULL, O_SEGMENT },
 		{ "metrics-listen", required_argument, NULL, O_METRICS },
 		{ "metrics-allow-remote", no_argument, NULL, O_METRICS_REMOTE },
+		{ "idempotency-window", required_argument, NULL, O_IDEM_WINDOW },
+		{ "idempotency-max-entries", required_argument, NULL, O_IDEM_ENTRIES },
+		{ "idempotency-max-mb", required_argument, NULL, O_IDEM_MB },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -266,6 +276,21 @@ int main(int argc, char **argv)
 		case O_SPARES:
 			if (parse_uint("--spare-sandboxes", optarg, 4, &v)) return 2;
 			o.spares = (unsigned)v;
+			break;
+		case O_IDEM_WINDOW:
+			if (idem_parse_duration(optarg, &o.idem_window_ms) != 0) {
+				fprintf(stderr, "toolgated: --idempotency-window: \"%s\" is not a duration "
+				        "(90s, 15m, 24h, 7d or seconds; at most 365 days)\n", optarg);
+				return 2;
+			}
+			break;
+		case O_IDEM_ENTRIES:
+			if (parse_uint("--idempotency-max-entries", optarg, 10000000, &v)) return 2;
+			o.idem_max_entries = (size_t)v;
+			break;
+		case O_IDEM_MB:
+			if (parse_uint("--idempotency-max-mb", optarg, 1048576, &v)) return 2;
+			o.idem_max_bytes = (uint64_t)v << 20;
 			break;
 		}
 		case 'h': usage(stdout); return 0;

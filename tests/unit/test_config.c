@@ -10,6 +10,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "seccomp_profile.h"
+#include "secrets.h"
 #include "testlib.h"
 
 #include <errno.h>
@@ -213,6 +214,10 @@ TEST(every_field_of_a_full_tool_file_reaches_the_snapshot)
 	char *sec = json_dumps(t->secrets, JSON_COMPACT);
 	CHECK_STREQ(sec, "{\"PAYMENTS_API_KEY\":\"payments-api-key\"}");
 	free(sec);
+	/* The value, read at load, without its trailing newline. */
+	CHECK(t->secret_values && t->secret_values->n == 1);
+	if (t->secret_values && t->secret_values->n == 1)
+		CHECK_STREQ(t->secret_values->v[0].kv, "PAYMENTS_API_KEY=sk_test_fixture_0123456789");
 	CHECK(t->enabled);
 	config_unref(c);
 }
@@ -992,6 +997,12 @@ TEST(a_rule_may_only_test_arguments_its_tools_declare)
 
 int main(void)
 {
+	/* git keeps no mode but 0644 and 0755: the fixture's secret gets the
+	   mode a secret must have (secrets.h) here. */
+	if (chmod(VALID_DIR "/secrets/payments-api-key", 0600) != 0) {
+		perror(VALID_DIR "/secrets/payments-api-key");
+		return 1;
+	}
 	RUN(a_rule_may_only_test_arguments_its_tools_declare);
 	RUN(valid_fixture_loads_two_tools_one_profile_and_the_policy);
 	RUN(every_field_of_a_full_tool_file_reaches_the_snapshot);
