@@ -8,7 +8,7 @@
  *   toolgate/admin/reload  {}                   what SIGHUP does, with its outcome
  *
  * Only admin peers (policy_is_admin: a principal with "admin": true,
- * or root) may call them; every change is audited (admin_disable,
+ * or root) may call them (others: JSONRPC_FORBIDDEN); every change is audited (admin_disable,
  * admin_enable; reloads as config_load / config_reload_failed).
  *
  * Whenever what a connection's tools/list would show changes (a reload, a

@@ -206,7 +206,7 @@ void admin_handle(struct conn *c, const json_t *id, const char *method, json_t *
 		who(c, by, sizeof by);
 		snprintf(msg, sizeof msg, "Not permitted: %.60s is for admin principals (\"admin\": true in "
 		         "the policies) and root; the caller is %s", method, by);
-		conn_reply_error(c, id, JSONRPC_INVALID_REQUEST, msg);
+		conn_reply_error(c, id, JSONRPC_FORBIDDEN, msg);
 		return;
 	}
 	if (params && !json_is_object(params)) {

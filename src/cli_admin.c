@@ -40,8 +40,8 @@ static int request(const char *cmd, const char *socket_path, const char *method,
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", cmd, err.msg);
 		/* A refusal the broker chose (not permitted, bad name) vs. not understood. */
-		return code == JSONRPC_INVALID_REQUEST && strstr(err.msg, "Not permitted") ? 1 :
-		       code == JSONRPC_INVALID_PARAMS || code == JSONRPC_INTERNAL_ERROR ? 1 : 2;
+		return code == JSONRPC_FORBIDDEN || code == JSONRPC_INVALID_PARAMS ||
+		       code == JSONRPC_INTERNAL_ERROR ? 1 : 2;
 	}
 	return 0;
 }
