@@ -6,6 +6,7 @@
  */
 #include "cli_approvals.h"
 #include "cli_audit.h"
+#include "cli_mcp.h"
 #include "cli_proof.h"
 #include "cli_policy.h"
 #include "cli_token.h"
@@ -38,7 +39,8 @@ static void usage(FILE *f)
 "                           --ttl DURATION --tools SCOPE_JSON [--kid KID] [--iss ISSUER] [--jti JTI]\n"
 "       toolgate token verify TOKEN --key ISSUER.pub [--json]\n"
 "       toolgate audit verify LOG --key AUDIT.pub [--json]\n"
-"       toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]\n");
+"       toolgate audit show LOG [--tool T] [--user U] [--agent A] [--since TIME] [--json]\n"
+"       toolgate [--socket PATH] mcp [--token TOKEN | --token-file FILE]   (toolgate mcp --help)\n");
 }
 
 static int open_client(struct client *c, const char *token)
@@ -311,6 +313,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(sub_argc, sub_argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return cli_keygen(sub_argc, sub_argv);
+	if (strcmp(cmd, "mcp") == 0)
+		return cli_mcp(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "approvals") == 0)
 		return cli_approvals(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "policy") == 0 && sub_argc >= 2 && strcmp(sub_argv[1], "explain") == 0)
