@@ -102,6 +102,8 @@ struct conn {
 	bool initialized;
 	char protocol_version[32];
 	char *default_token;         /* initialize's _meta["toolgate/delegation"] */
+	bool modern;                 /* served per-request (MCP 2026-07-28) requests, not initialized */
+	json_t *listens;             /* open subscriptions/listen requests (mcp.c), or NULL */
 	bool read_closed;            /* peer shut down its write side */
 	bool dead;                   /* closed; freed after the batch */
 	unsigned ncalls;             /* calls in flight */

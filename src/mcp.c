@@ -1,10 +1,23 @@
 /*
  * mcp.c: the MCP session of one connection (see mcp.h).
  *
- * A session must begin with initialize; until then only ping is answered,
- * as MCP's lifecycle asks.  The caller's identity is the peer's SO_PEERCRED
- * uid/gid, mapped to an agent principal by the current policies on every
- * request, so that a reload that changes principals takes effect at once.
+ * The broker is a dual-era server, as MCP 2026-07-28 ("Versioning and
+ * Compatibility") describes, and the era is chosen by how the connection
+ * opens:
+ *   - legacy (2025-11-25 and earlier): the session begins with initialize;
+ *     until then only ping is answered, as those revisions' lifecycle asks.
+ *     initialize selects legacy semantics for the rest of the connection
+ *     (as it does for a stdio process), and a per-request version in a later
+ *     request's _meta is then not looked at;
+ *   - modern (2026-07-28): no handshake; every request carries its version
+ *     and capabilities in params._meta["io.modelcontextprotocol/..."] and is
+ *     served on its own.  server/discover tells the versions, capabilities
+ *     and instructions; every result carries resultType "complete" and the
+ *     server's identity in _meta; tools/list results carry ttlMs and
+ *     cacheScope; list changes reach a subscriptions/listen stream.
+ * The caller's identity is the peer's SO_PEERCRED uid/gid in both eras,
+ * mapped to an agent principal by the current policies on every request, so
+ * that a reload that changes principals takes effect at once.
  */
 #include "mcp.h"
 #include "admin.h"
@@ -23,16 +36,83 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Revisions negotiated by initialize (legacy), newest first. */
 static const char *const versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05",
 };
 
+/* Revisions a request may name in its own _meta (modern), newest first. */
+static const char *const modern_versions[] = {
+	MCP_MODERN_VERSION,
+};
+
+#define N_OF(a) (sizeof (a) / sizeof (a)[0])
+
+#define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
+#define META_SERVER "io.modelcontextprotocol/serverInfo"
+#define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
+
+/* How long a modern client may keep a tools/list or server/discover result
+   before asking again.  The list changes only on a reload or an admin's
+   switch, a call to a tool that went away is refused anyway, and a client
+   that must know at once opens subscriptions/listen. */
+#define LIST_TTL_MS 60000
+
 int mcp_version_supported(const char *v)
 {
-	for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++)
+	for (size_t i = 0; i < N_OF(versions); i++)
 		if (strcmp(v, versions[i]) == 0)
 			return 1;
 	return 0;
+}
+
+static bool modern_version_supported(const char *v)
+{
+	for (size_t i = 0; i < N_OF(modern_versions); i++)
+		if (strcmp(v, modern_versions[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Every revision this server speaks, per request first: server/discover's
+   supportedVersions and UnsupportedProtocolVersionError's data.supported. */
+static json_t *all_versions(void)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < N_OF(modern_versions); i++)
+		json_array_append_new(a, json_string(modern_versions[i]));
+	for (size_t i = 0; i < N_OF(versions); i++)
+		json_array_append_new(a, json_string(versions[i]));
+	return a;
+}
+
+static const char instructions[] =
+	"Tools run in a sandbox after a policy check; every call is audited. "
+	"A refused call returns isError with the reason in _meta[\"toolgate/decision\"].";
+
+json_t *mcp_result_for_era(const struct conn *c, json_t *result)
+{
+	if (!result || !c->modern || c->initialized)
+		return result;
+	if (!json_object_get(result, "resultType"))
+		json_object_set_new(result, "resultType", json_string("complete"));
+	json_t *meta = json_object_get(result, "_meta");
+	if (!meta) {
+		meta = json_object();
+		json_object_set_new(result, "_meta", meta);
+	}
+	if (json_is_object(meta) && !json_object_get(meta, META_SERVER))
+		json_object_set_new(meta, META_SERVER, json_pack("{s:s, s:s}",
+			"name", "toolgate", "version", TOOLGATE_VERSION));
+	return result;
+}
+
+static void reply_error_data(struct conn *c, const json_t *id, int code, const char *msg, json_t *data)
+{
+	size_t len;
+	char *line = jsonrpc_error_line(id, code, msg, data, &len);
+	conn_send(c, line, len);
 }
 
 static void handle_initialize(struct conn *c, const json_t *id, json_t *params)
@@ -57,9 +137,82 @@ static void handle_initialize(struct conn *c, const json_t *id, json_t *params)
 		"protocolVersion", ver,
 		"capabilities", "tools", "listChanged", 1,
 		"serverInfo", "name", "toolgate", "title", "toolgate tool broker", "version", TOOLGATE_VERSION,
-		"instructions", "Tools run in a sandbox after a policy check; every call is audited. "
-		"A refused call returns isError with the reason in _meta[\"toolgate/decision\"].");
+		"instructions", instructions);
 	conn_reply_result(c, id, result);
+}
+
+/* server/discover (2026-07-28): what a client needs to pick a version.  The
+   same for every caller, so a shared cache may keep it. */
+static void handle_discover(struct conn *c, const json_t *id)
+{
+	json_t *r = json_pack("{s:o, s:{s:{s:b}}, s:s, s:i, s:s}",
+		"supportedVersions", all_versions(),
+		"capabilities", "tools", "listChanged", 1,
+		"instructions", instructions,
+		"ttlMs", LIST_TTL_MS, "cacheScope", "public");
+	conn_reply_result(c, id, r);
+}
+
+/* subscriptions/listen (2026-07-28): a request answered only when it ends.
+   The broker honours toolsListChanged; the stream ends when the client
+   cancels it or the connection closes. */
+static void handle_listen(struct conn *c, const json_t *id, json_t *params)
+{
+	json_t *want = json_object_get(params, "notifications");
+	if (!json_is_object(want)) {
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS,
+		                 "Invalid params: subscriptions/listen needs a \"notifications\" object");
+		return;
+	}
+	bool tools = json_is_true(json_object_get(want, "toolsListChanged"));
+	if (!c->listens)
+		c->listens = json_array();
+	if (json_array_size(c->listens) >= 16) {
+		conn_reply_error(c, id, JSONRPC_INVALID_REQUEST,
+		                 "Invalid Request: at most 16 subscriptions/listen streams per connection");
+		return;
+	}
+	json_array_append_new(c->listens, json_pack("{s:O, s:b}", "id", id, "tools", tools));
+	json_t *granted = json_object();
+	if (tools)
+		json_object_set_new(granted, "toolsListChanged", json_true());
+	size_t len;
+	char *line = jsonrpc_notification_line("notifications/subscriptions/acknowledged",
+		json_pack("{s:o, s:{s:O}}", "notifications", granted, "_meta", META_SUBSCRIPTION, id), &len);
+	conn_send(c, line, len);
+}
+
+/* A cancelled subscriptions/listen ends without a response; 1 if it was one. */
+static int end_listen(struct conn *c, const json_t *rid)
+{
+	size_t i;
+	json_t *l;
+	json_array_foreach(c->listens, i, l) {
+		if (json_equal(json_object_get(l, "id"), rid)) {
+			json_array_remove(c->listens, i);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void mcp_tools_list_changed(struct conn *c)
+{
+	size_t len;
+	if (c->initialized) {
+		char *line = jsonrpc_notification_line("notifications/tools/list_changed", NULL, &len);
+		conn_send(c, line, len);
+		return;
+	}
+	size_t i;
+	json_t *l;
+	json_array_foreach(c->listens, i, l) {
+		if (!json_is_true(json_object_get(l, "tools")))
+			continue;
+		char *line = jsonrpc_notification_line("notifications/tools/list_changed",
+			json_pack("{s:{s:O}}", "_meta", META_SUBSCRIPTION, json_object_get(l, "id")), &len);
+		conn_send(c, line, len);
+	}
 }
 
 /* tools/list: the tools this caller could ever be permitted, sorted by name,
@@ -97,6 +250,11 @@ static void handle_tools_list(struct conn *c, const json_t *id, json_t *params)
 		last = t->name;
 	}
 	json_t *result = json_pack("{s:o}", "tools", tools);
+	if (c->modern && !c->initialized) {
+		/* The list depends on who asks: no shared cache may keep it. */
+		json_object_set_new(result, "ttlMs", json_integer(LIST_TTL_MS));
+		json_object_set_new(result, "cacheScope", json_string("private"));
+	}
 	if (more && last) {
 		char cursor[80];
 		snprintf(cursor, sizeof cursor, "after:%s", last);
@@ -167,6 +325,33 @@ static void handle_approval_decision(struct conn *c, const json_t *id, json_t *p
 	conn_reply_result(c, id, result);
 }
 
+/* The per-request envelope of 2026-07-28: a version we speak per request
+   and the client's capabilities.  Replies with the error when it is not. */
+static bool modern_request_ok(struct conn *c, const json_t *id, json_t *params, json_t *ver)
+{
+	const char *v = json_string_value(ver);
+	if (!v) {
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS,
+		                 "Invalid params: _meta[\"" META_VERSION "\"] must be a string");
+		return false;
+	}
+	if (!modern_version_supported(v)) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "Unsupported protocol version \"%.64s\": per request this server "
+		         "speaks %s; 2025-11-25 and earlier begin with initialize", v, MCP_MODERN_VERSION);
+		reply_error_data(c, id, MCP_UNSUPPORTED_PROTOCOL_VERSION, msg,
+		                 json_pack("{s:o, s:s}", "supported", all_versions(), "requested", v));
+		return false;
+	}
+	if (!json_is_object(json_object_get(json_object_get(params, "_meta"), META_CAPS))) {
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS, "Invalid params: protocol version "
+		                 MCP_MODERN_VERSION " needs the client's capabilities, an object, in "
+		                 "_meta[\"" META_CAPS "\"] of every request");
+		return false;
+	}
+	return true;
+}
+
 static void handle_request(struct conn *c, struct jsonrpc_msg *m)
 {
 	const char *method = m->method;
@@ -179,11 +364,22 @@ static void handle_request(struct conn *c, struct jsonrpc_msg *m)
 		return;
 	}
 	if (!c->initialized) {
-		conn_reply_error(c, m->id, JSONRPC_INVALID_REQUEST,
-		                 "Invalid Request: the session is not initialized; send initialize first");
-		return;
+		/* No handshake: a modern request, or a legacy client too early. */
+		json_t *ver = json_object_get(json_object_get(m->params, "_meta"), META_VERSION);
+		if (!ver) {
+			conn_reply_error(c, m->id, JSONRPC_INVALID_REQUEST,
+			                 "Invalid Request: the session is not initialized; send initialize first");
+			return;
+		}
+		if (!modern_request_ok(c, m->id, m->params, ver))
+			return;
+		c->modern = true;
 	}
-	if (strcmp(method, "tools/list") == 0)
+	if (strcmp(method, "server/discover") == 0 && c->modern && !c->initialized)
+		handle_discover(c, m->id);
+	else if (strcmp(method, "subscriptions/listen") == 0 && c->modern && !c->initialized)
+		handle_listen(c, m->id, m->params);
+	else if (strcmp(method, "tools/list") == 0)
 		handle_tools_list(c, m->id, m->params);
 	else if (strcmp(method, "tools/call") == 0)
 		call_start(c, m->id, m->params);
@@ -209,7 +405,7 @@ static void handle_notification(struct conn *c, struct jsonrpc_msg *m)
 	if (strcmp(m->method, "notifications/cancelled") == 0) {
 		json_t *rid = json_object_get(m->params, "requestId");
 		const char *reason = json_string_value(json_object_get(m->params, "reason"));
-		if (rid)
+		if (rid && !end_listen(c, rid))
 			call_cancel_by_id(c, rid, reason ? reason : "cancelled by the client");
 	}
 	/* notifications/initialized and any other notification need no answer. */

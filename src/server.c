@@ -349,7 +349,7 @@ void conn_send(struct conn *c, char *line, size_t len)
 void conn_reply_result(struct conn *c, const json_t *id, json_t *result)
 {
 	size_t len;
-	char *line = jsonrpc_result_line(id, result, &len);
+	char *line = jsonrpc_result_line(id, mcp_result_for_era(c, result), &len);
 	conn_send(c, line, len);
 }
 
@@ -740,6 +740,7 @@ static void free_graveyards(struct server *s)
 		free(c->in);
 		free(c->out);
 		free(c->default_token);
+		json_decref(c->listens);
 		free(c);
 	}
 }

@@ -7,6 +7,7 @@
 #include "cli_admin.h"
 #include "cli_approvals.h"
 #include "cli_audit.h"
+#include "cli_mcp.h"
 #include "cli_proof.h"
 #include "cli_stats.h"
 #include "cli_policy.h"
@@ -49,6 +50,8 @@ static const char usage_text[] =
 "       toolgate audit checkpoint STATE_DIR [--key AUDIT.pub]\n"
 "       toolgate audit prove LOG --seq N [--checkpoint FILE] [--key AUDIT.pub]\n"
 "       toolgate audit consistency OLD_CHECKPOINT NEW_CHECKPOINT LOG [--key AUDIT.pub]\n"
+"       toolgate [--socket PATH] mcp [--token TOKEN | --token-file FILE] [--max-message BYTES]\n"
+"                               [--drain SECONDS]\n"
 "\n"
 "  toolgate COMMAND --help shows one command's usage; man toolgate(1) has them all.\n";
 
@@ -376,6 +379,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(sub_argc, sub_argv);
 	if (strcmp(cmd, "keygen") == 0)
 		return cli_keygen(sub_argc, sub_argv);
+	if (strcmp(cmd, "mcp") == 0)
+		return cli_mcp(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "approvals") == 0)
 		return cli_approvals(sub_argc, sub_argv, socket_path);
 	if (strcmp(cmd, "reload") == 0)

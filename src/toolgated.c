@@ -30,6 +30,7 @@ static void usage(FILE *f)
 "                 [--audit-segment-size SIZE]\n"
 "                 [--metrics-listen ADDRESS:PORT [--metrics-allow-remote]]\n"
 "                 [--idempotency-window DURATION] [--idempotency-max-entries N] [--idempotency-max-mb MB]\n"
+"                 [--page-size N]\n"
 "\n"
 "  --config-dir DIR     tools.d/, policies/, sandbox/, keys/issuers/ (default /etc/toolgate)\n"
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
 "  --max-calls N        tool calls in flight in total (default 256)\n"
 "  --max-calls-per-connection N  in flight per connection (default 16)\n"
 "  --max-connections N  open client connections (default 1024)\n"
+"  --page-size N        tools per tools/list page (default 50)\n"
 "  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n"
 "  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60)\n"
 "  --dynamic-uids FIRST-LAST  uids for tools with run_as \"dynamic\" (default 61184-65519)\n"
@@ -124,7 +126,7 @@ int main(int argc, char **argv)
 {
 	enum { O_MAXMSG = 256, O_MAXCALLS, O_MAXCONN_CALLS, O_MAXCONNS, O_GRACE, O_SKEW, O_DYNUIDS, O_KAUDIT, O_SPARES, O_FWD,
 	       O_FWD_CA, O_FWD_CERT, O_FWD_KEY, O_SEGMENT, O_METRICS, O_METRICS_REMOTE };
-	enum { O_IDEM_WINDOW = 512, O_IDEM_ENTRIES, O_IDEM_MB };
+	enum { O_IDEM_WINDOW = 512, O_IDEM_ENTRIES, O_IDEM_MB, O_PAGE };
 	static const struct option opts[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -153,6 +155,7 @@ int main(int argc, char **argv)
 		{ "idempotency-window", required_argument, NULL, O_IDEM_WINDOW },
 		{ "idempotency-max-entries", required_argument, NULL, O_IDEM_ENTRIES },
 		{ "idempotency-max-mb", required_argument, NULL, O_IDEM_MB },
+		{ "page-size", required_argument, NULL, O_PAGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -202,6 +205,10 @@ int main(int argc, char **argv)
 		case O_MAXCONN_CALLS:
 			if (parse_uint("--max-calls-per-connection", optarg, 65536, &v)) return 2;
 			o.max_calls_per_conn = (unsigned)v;
+			break;
+		case O_PAGE:
+			if (parse_uint("--page-size", optarg, 1000, &v)) return 2;
+			o.page_size = (unsigned)v;
 			break;
 		case O_MAXCONNS:
 			if (parse_uint("--max-connections", optarg, 65536, &v)) return 2;
