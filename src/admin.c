@@ -71,7 +71,7 @@ void admin_config_changed(struct server *s, const struct config *old_cfg, const 
 	unsigned char (*ho)[crypto_generichash_BYTES] = entry_hashes(old_cfg);
 	unsigned char (*hn)[crypto_generichash_BYTES] = entry_hashes(new_cfg);
 	for (struct conn *c = s->conns; ho && hn && c; c = c->next) {
-		if (!c->initialized || c->dead)
+		if ((!c->initialized && !c->listens) || c->dead)
 			continue;
 		unsigned char a[crypto_generichash_BYTES], b[crypto_generichash_BYTES];
 		digest_of(s, old_cfg, ho, c, a);
@@ -93,7 +93,7 @@ static void tool_switched(struct server *s, const char *tool)
 	if (!t || !t->enabled)
 		return;
 	for (struct conn *c = s->conns; c; c = c->next) {
-		if (!c->initialized || c->dead)
+		if ((!c->initialized && !c->listens) || c->dead)
 			continue;
 		const char *principal = policy_principal_for_peer(cfg->policy, c->uid, c->gid);
 		if (principal && policy_tool_visible(cfg->policy, principal, t->name))
