@@ -28,6 +28,7 @@ static const char *socket_path = DEFAULT_SOCKET;
 static const char usage_text[] =
 "usage: toolgate [--socket PATH] list [--json]\n"
 "       toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
+"                                [--idempotency-key KEY] [--traceparent TRACEPARENT]\n"
 "       toolgate [--socket PATH] status\n"
 "       toolgate [--socket PATH] stats     # Prometheus metrics (admin principals only)\n"
 "       toolgate [--socket PATH] approvals list [--json]\n"
@@ -185,11 +186,13 @@ static int cmd_call(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "token", required_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "idempotency-key", required_argument, NULL, 'k' },
+		{ "traceparent", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *token = NULL;
+	const char *token = NULL, *idem_key = NULL, *traceparent = NULL;
 	long timeout_ms = -1;
 	bool as_json = false;
 	int ch;
@@ -208,10 +211,15 @@ static int cmd_call(int argc, char **argv)
 			timeout_ms = (long)(s * 1000);
 			break;
 		}
+		case 'k': idem_key = optarg; break;
+		case 'p': traceparent = optarg; break;
 		case 'j': as_json = true; break;
 		case 'h':
 			printf("usage: toolgate [--socket PATH] call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n"
-			       "  exit 0 success, 1 the tool failed, 3 refused by the broker, 2 usage or connection error\n");
+			       "                                [--idempotency-key KEY] [--traceparent TRACEPARENT]\n"
+			       "  exit 0 success, 1 the tool failed, 3 refused by the broker, 2 usage or connection error\n"
+			       "  --idempotency-key KEY: a retry with the same KEY gets the first result, the tool\n"
+			       "  does not run again (_meta[\"toolgate/idempotencyKey\"]); --traceparent: W3C trace context\n");
 			return 0;
 		default: usage(stderr); return 2;
 		}
@@ -240,8 +248,16 @@ static int cmd_call(int argc, char **argv)
 		return 2;
 	}
 	json_t *params = json_pack("{s:s, s:o}", "name", tool, "arguments", args);
+	json_t *meta = json_object();
 	if (token)
-		json_object_set_new(params, "_meta", json_pack("{s:s}", "toolgate/delegation", token));
+		json_object_set_new(meta, "toolgate/delegation", json_string(token));
+	if (idem_key)
+		json_object_set_new(meta, "toolgate/idempotencyKey", json_string(idem_key));
+	if (traceparent)
+		json_object_set_new(meta, "traceparent", json_string(traceparent));
+	if (json_object_size(meta))
+		json_object_set(params, "_meta", meta);
+	json_decref(meta);
 	json_t *res;
 	int code;
 	struct tg_error err;
