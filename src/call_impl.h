@@ -117,6 +117,24 @@ struct call {
 	struct call *grave_next;
 };
 
+/* The same, before a call exists (a refusal). */
+struct req_meta {
+	const char *key;            /* validated idempotency key, or NULL */
+	const char *traceparent;    /* validated, or NULL */
+};
+
+/* Audit and answer a call that does not run (a refusal), in call.c. */
+void call_refuse(struct conn *c, const json_t *id, const char *agent, json_t *peer,
+                 const char *tool, json_t *args, const char *decision, const char *reason,
+                 json_t *rules, const char *user, const json_t *token_fields,
+                 uint64_t retry_after_ms, const struct req_meta *m);
+
+/* call_idem.c: route a decided call with an idempotency key (true: it was
+   dealt with: answered, refused or left waiting for the first call), and
+   answer the retries waiting for a first call that ended. */
+bool call_idem_route(struct call *k, bool held);
+void call_answer_waiters(struct call *leader, const json_t *result, uint64_t end_seq);
+
 /* Shared between call.c and approval.c. */
 void call_link(struct call *k);
 void call_unlink(struct call *k);
