@@ -277,9 +277,9 @@ if [ -n "$AUDITB" ] && [ -x bin/toolgate ]; then
 	audit_out=$("$AUDITB" --state "$ADIR/rates" --rates --seconds 3) || failed=1
 	if "$AUDITB" --state "$ADIR/big" --fill "$AREC"; then
 		t0=$(date +%s.%N)
-		bin/toolgate audit verify "$ADIR/big/audit/audit.log" --key "$ADIR/big/keys/audit.pub" >/dev/null || failed=1
+		bin/toolgate audit verify "$ADIR/big/audit" --key "$ADIR/big/keys/audit.pub" >/dev/null || failed=1
 		t1=$(date +%s.%N)
-		bin/toolgate audit verify "$ADIR/big/audit/audit.log" --key "$ADIR/big/keys/audit.pub" \
+		bin/toolgate audit verify "$ADIR/big/audit" --key "$ADIR/big/keys/audit.pub" \
 			--checkpoint "$ADIR/big/audit/checkpoints/$AREC.note" --merkle-only >/dev/null || failed=1
 		t2=$(date +%s.%N)
 		audit_out=$(printf '%s\n%s\n%s' "$audit_out" \
