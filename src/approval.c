@@ -43,7 +43,7 @@ static const char *approvers_text(const struct call *k, char *buf, size_t n)
 	return buf;
 }
 
-static void send_progress(struct call *k, const char *message)
+void call_send_progress(struct call *k, const char *message)
 {
 	if (!k->progress_token || !k->conn)
 		return;
@@ -136,7 +136,7 @@ void call_hold(struct call *k)
 	char msg[512];
 	snprintf(msg, sizeof msg, "waiting for approval by %.300s (%s; deadline %s)", names,
 	         k->approval_id, k->deadline_at);
-	send_progress(k, msg);
+	call_send_progress(k, msg);
 	log_info("call", "%s for %s held for approval by %s as %s", k->tool->name, k->agent, names,
 	         k->approval_id);
 }
@@ -158,7 +158,7 @@ void call_on_hold_timer(struct call *k)
 	char names[300], msg[512];
 	snprintf(msg, sizeof msg, "still waiting for approval by %.300s (%s; deadline %s)",
 	         approvers_text(k, names, sizeof names), k->approval_id, k->deadline_at);
-	send_progress(k, msg);
+	call_send_progress(k, msg);
 	arm_hold_timer(k);
 }
 

@@ -689,9 +689,9 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 		if (call_idem_route(k, held))
 			goto done;
 	}
+	/* Any JSON value the client chose; sent back as is. */
+	k->progress_token = json_incref(json_object_get(json_object_get(params, "_meta"), "progressToken"));
 	if (held) {
-		k->progress_token = json_incref(json_object_get(json_object_get(params, "_meta"),
-		                                                "progressToken"));
 		call_hold(k);
 		goto done;
 	}
@@ -731,6 +731,17 @@ int call_arm_timer(struct call *k, uint64_t ms)
 	return timerfd_settime(k->w_timer.fd, 0, &its, NULL);
 }
 
+/* The run's deadline; or, for a caller that asked for progress, the next
+   progress notification on the way there. */
+static int arm_run_timer(struct call *k)
+{
+	uint64_t now = server_now_ms();
+	uint64_t left = k->run_deadline_ms > now ? k->run_deadline_ms - now : 0;
+	if (k->progress_token && left > RUN_PROGRESS_EVERY_MS)
+		left = RUN_PROGRESS_EVERY_MS;
+	return call_arm_timer(k, left ? left : 1);
+}
+
 static int watch_child(struct call *k)
 {
 	struct server *s = k->srv;
@@ -741,7 +752,8 @@ static int watch_child(struct call *k)
 	k->w_pid = (struct watch){ WATCH_CALL_PIDFD, k->child.pidfd, k };
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	k->w_timer = (struct watch){ WATCH_CALL_TIMER, tfd, k };
-	if (tfd < 0 || call_arm_timer(k, k->tool->limits.timeout_ms) != 0)
+	k->run_deadline_ms = server_now_ms() + k->tool->limits.timeout_ms;
+	if (tfd < 0 || arm_run_timer(k) != 0)
 		return -1;
 	if (server_watch(s, &k->w_out, EPOLLIN) || server_watch(s, &k->w_err, EPOLLIN) ||
 	    server_watch(s, &k->w_status, EPOLLIN) || server_watch(s, &k->w_pid, EPOLLIN) ||
@@ -1051,6 +1063,18 @@ static void on_timer(struct call *k)
 	if (read(k->w_timer.fd, &ticks, sizeof ticks) < 0 && errno == EAGAIN)
 		return;
 	if (!k->exited) {
+		uint64_t now = server_now_ms();
+		if (now + 2 < k->run_deadline_ms) {
+			/* A long call: tell a caller that asked that it still runs. */
+			char msg[160];
+			uint64_t limit = k->tool->limits.timeout_ms;
+			snprintf(msg, sizeof msg, "%s has been running for %llu s (its limit is %llu.%03llu s)",
+			         k->tool->name, (unsigned long long)((limit - (k->run_deadline_ms - now)) / 1000),
+			         (unsigned long long)(limit / 1000), (unsigned long long)(limit % 1000));
+			call_send_progress(k, msg);
+			arm_run_timer(k);
+			return;
+		}
 		k->timed_out = true;
 		kill_call(k, "timed out");
 		return;

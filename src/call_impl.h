@@ -34,6 +34,7 @@ enum call_state {
 };
 
 #define PROGRESS_EVERY_MS 10000  /* notifications/progress while held */
+#define RUN_PROGRESS_EVERY_MS 5000 /* ... while the tool runs (clients reset their timeouts on it) */
 
 struct capture {
 	char *buf;
@@ -93,6 +94,7 @@ struct call {
 	json_t *approvers;          /* principal names who may decide */
 	unsigned deadline_s;
 	uint64_t deadline_ms;       /* CLOCK_MONOTONIC */
+	uint64_t run_deadline_ms;   /* CLOCK_MONOTONIC: when the running tool times out */
 	char requested_at[40], deadline_at[40];
 	json_t *progress_token;     /* the caller's _meta.progressToken, or NULL */
 	unsigned progress_n;
@@ -134,6 +136,10 @@ void call_refuse(struct conn *c, const json_t *id, const char *agent, json_t *pe
    answer the retries waiting for a first call that ended. */
 bool call_idem_route(struct call *k, bool held);
 void call_answer_waiters(struct call *leader, const json_t *result, uint64_t end_seq);
+
+/* notifications/progress to the caller, when it sent a progressToken
+   (approval.c; call.c uses it while the tool runs). */
+void call_send_progress(struct call *k, const char *message);
 
 /* Shared between call.c and approval.c. */
 void call_link(struct call *k);

@@ -3,6 +3,7 @@ several uids.  Each test states the behaviour a user relies on and asserts the
 exact answer they see."""
 import json
 import os
+import time
 import shutil
 import signal
 import tempfile
@@ -217,6 +218,22 @@ def the_timeout_kills_the_tool_and_every_process_it_started():
                          "started were killed")
     eq(r["_meta"]["toolgate/execution"]["exit"], 128 + 9)
     wait_until(lambda: not processes_with(MARK + "-s"), 5, "no sleeper process left")
+
+
+@test
+def a_long_call_with_a_progress_token_is_told_it_still_runs():
+    c = b.client(AGENT_UID)
+    t0 = time.time()
+    id = c.call_async("tools/call", {"name": "sleeper.long", "arguments": {},
+                                     "_meta": {"progressToken": "run-1"}})
+    m = c.read_msg(15)
+    eq(m, {"jsonrpc": "2.0", "method": "notifications/progress",
+           "params": {"progressToken": "run-1", "progress": 0,
+                      "message": "sleeper.long has been running for 5 s (its limit is 60.000 s)"}})
+    assert 4.5 < time.time() - t0 < 9, "every 5 s"
+    c.notify("notifications/cancelled", {"requestId": id, "reason": "enough"})
+    wait_until(lambda: not processes_with(MARK + "-c"), 10, "the tool gone")
+    assert c.silent_for(0.5), "nothing after the cancellation"
 
 
 @test
