@@ -55,9 +55,9 @@ def sigkill_during_calls(b, log_path):
     eq(p.returncode, 0, p.stdout + p.stderr)
     if log_path != b.audit_log:
         nseg = len([n for n in os.listdir(log_path) if n.startswith("audit-")])
-        # Each start writes a segment's worth at once (1K), so two at least;
-        # how many more depends on how the calls' records were batched.
-        assert nseg >= 2, "the log was closed into segments: %d" % nseg
+        # How many depends on how group commit batched the calls' records
+        # (a 1K segment closes after any write that passes it): one at least.
+        assert nseg >= 1, "the log was closed into segments: %d" % nseg
     starts = {r["args"]["id"] for r in recs if r["event"] == "exec_start"}
     eq([m for m in started if m not in starts], [], "every tool that started has its start record")
     eq([r["event"] for r in recs[-2:]], ["broker_start", "config_load"], "the restarted broker's first records")
