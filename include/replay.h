@@ -24,8 +24,9 @@ bool replay_seen(struct replay_cache *rc, const char *issuer, const char *jti, i
 /* Remember a use until exp.  0, or -1 when out of memory (the caller refuses). */
 int replay_add(struct replay_cache *rc, const char *issuer, const char *jti, int64_t exp, int64_t now);
 
-/* Add every unexpired single-use jti recorded in an audit log (a missing log
-   is empty).  0 and *count, or -1. */
+/* Add every unexpired single-use jti recorded in an audit log: the audit
+   directory (every segment and audit.log, audit_files.h) or one file; a
+   missing log is empty.  0 and *count, or -1. */
 int replay_load_audit(struct replay_cache *rc, const char *log_path, int64_t now,
                       uint64_t *count, struct tg_error *err);
 

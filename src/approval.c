@@ -6,6 +6,7 @@
  * permitted one (call_start_and_queue in call.c).
  */
 #include "call_impl.h"
+#include "audit_files.h"
 #include "audit.h"
 #include "config.h"
 #include "jsonrpc.h"
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -284,17 +286,27 @@ void call_end_held_for_tool(struct server *s, const char *tool, const char *reas
 
 int call_refuse_pending_approvals(struct server *s, const char *log_path, struct tg_error *err)
 {
-	FILE *f = fopen(log_path, "re");
-	if (!f)
+	struct stat st;
+	if (stat(log_path, &st) != 0)
 		return errno == ENOENT ? 0 : tg_err_errno(err, "%s", log_path);
+	/* Every segment: a call held before a rotation may still be pending. */
+	struct audit_lines *l = audit_lines_open(log_path, err);
+	if (!l)
+		return -1;
 	json_t *pending = json_object();   /* approval id -> its held decision record */
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (!strstr(line, "\"approval_id\""))
+	int rc = 0;
+	for (;;) {
+		char *line;
+		size_t n;
+		bool complete;
+		int got = audit_lines_next(l, &line, &n, &complete, err);
+		if (got < 0)
+			rc = -1;
+		if (got <= 0)
+			break;
+		if (!memmem(line, n, "\"approval_id\"", sizeof "\"approval_id\"" - 1))
 			continue;
-		json_t *r = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
+		json_t *r = json_loadb(line, n, 0, NULL);
 		const char *ev = json_string_value(json_object_get(r, "event"));
 		const char *aid = json_string_value(json_object_get(r, "approval_id"));
 		if (ev && aid) {
@@ -305,8 +317,11 @@ int call_refuse_pending_approvals(struct server *s, const char *log_path, struct
 		}
 		json_decref(r);
 	}
-	free(line);
-	fclose(f);
+	audit_lines_close(l);
+	if (rc != 0) {
+		json_decref(pending);
+		return -1;
+	}
 	const char *aid;
 	json_t *r;
 	json_object_foreach(pending, aid, r) {

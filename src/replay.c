@@ -2,6 +2,9 @@
  * replay.c: single-use jtis already used (see replay.h).
  */
 #include "replay.h"
+#include "audit_files.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <jansson.h>
@@ -69,22 +72,27 @@ int replay_load_audit(struct replay_cache *rc, const char *log_path, int64_t now
                       uint64_t *count, struct tg_error *err)
 {
 	*count = 0;
-	FILE *f = fopen(log_path, "re");
-	if (!f)
+	struct stat st;
+	if (stat(log_path, &st) != 0)
 		return errno == ENOENT ? 0 : tg_err_errno(err, "%s", log_path);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	/* Every segment too: a token spent before a rotation stays spent. */
+	struct audit_lines *l = audit_lines_open(log_path, err);
+	if (!l)
+		return -1;
 	int rc_ = 0;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if ((size_t)n > REPLAY_LINE_MAX) {
-			rc_ = tg_err(err, "%s: a line longer than %u bytes", log_path, REPLAY_LINE_MAX);
+	for (;;) {
+		char *line;
+		size_t n;
+		bool complete;
+		int got = audit_lines_next(l, &line, &n, &complete, err);
+		if (got < 0)
+			rc_ = -1;
+		if (got <= 0)
 			break;
-		}
 		/* Cheap filter first: most records carry no single-use token. */
-		if (!strstr(line, "\"single_use\":true"))
+		if (!memmem(line, n, "\"single_use\":true", sizeof "\"single_use\":true" - 1))
 			continue;
-		json_t *r = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
+		json_t *r = json_loadb(line, n, 0, NULL);
 		const char *iss = json_string_value(json_object_get(r, "issuer"));
 		const char *jti = json_string_value(json_object_get(r, "jti"));
 		json_t *exp = json_object_get(r, "token_exp");
@@ -99,8 +107,7 @@ int replay_load_audit(struct replay_cache *rc, const char *log_path, int64_t now
 		if (rc_)
 			break;
 	}
-	free(line);
-	fclose(f);
+	audit_lines_close(l);
 	return rc_;
 }
 

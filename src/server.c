@@ -642,7 +642,7 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	s->replay = replay_new();
 	char *log_path = NULL;
 	uint64_t spent = 0;
-	if (!s->replay || asprintf(&log_path, "%s/audit/audit.log", o->state_dir) < 0)
+	if (!s->replay || asprintf(&log_path, "%s/audit", o->state_dir) < 0)
 		return tg_err(err, "out of memory");
 	int rrc = replay_load_audit(s->replay, log_path, (int64_t)time(NULL), &spent, err);
 	free(log_path);
@@ -702,7 +702,7 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	server_audit(s, config_record("config_load", s->config), NULL);
 	/* Approvals a previous broker left pending can no longer be decided. */
 	char *alog = NULL;
-	if (asprintf(&alog, "%s/audit/audit.log", o->state_dir) < 0)
+	if (asprintf(&alog, "%s/audit", o->state_dir) < 0)
 		return tg_err(err, "out of memory");
 	int prc = call_refuse_pending_approvals(s, alog, err);
 	free(alog);

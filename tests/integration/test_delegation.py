@@ -205,6 +205,22 @@ def a_restart_does_not_reopen_a_replay():
     refused(refund(tok), "delegation token refused: it is single-use and was already used (jti replayed)")
 
 
+@test
+def a_token_spent_before_the_log_rotated_stays_spent_after_a_restart():
+    tok = mint(key="once", kid="once")
+    eq(refund(tok)["isError"], False)
+    b.stop()
+    b.args += ["--audit-segment-size", "1K"]
+    b.start()
+    for _ in range(3):
+        eq(refund(mint())["isError"], False)   # records enough to close segments
+    adir = os.path.dirname(b.audit_log)
+    assert any(n.startswith("audit-") for n in os.listdir(adir)), "the log rotated"
+    b.stop()
+    b.start()
+    refused(refund(tok), "delegation token refused: it is single-use and was already used (jti replayed)")
+
+
 def explain(tool, args, token=None, agent="support-bot"):
     cmd = [TOOLGATE, "policy", "explain", "--agent", agent, "--tool", tool, "--args", json.dumps(args),
            "--config-dir", b.config, "--broker-id", "test-broker", "--json"]

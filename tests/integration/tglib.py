@@ -139,8 +139,14 @@ class Broker:
         return os.path.join(self.state, "keys", "audit.pub")
 
     def records(self):
-        with open(self.audit_log) as f:
-            return [json.loads(l) for l in f]
+        """Every record: the closed segments in order, then audit.log."""
+        d = os.path.dirname(self.audit_log)
+        names = sorted(n for n in os.listdir(d) if n.startswith("audit-") and n.endswith(".log"))
+        out = []
+        for n in names + ["audit.log"]:
+            with open(os.path.join(d, n)) as f:
+                out += [json.loads(l) for l in f]
+        return out
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc and self.proc.poll() is None:
