@@ -34,11 +34,14 @@ int redactor_init(struct redactor *r, const struct redact_pattern *pats, size_t 
 			r->maxlen = pats[i].len;
 	if (npats == 0)
 		return 0;
+	/* The held bytes may be the start of a secret: they live in locked
+	   memory kept out of core dumps, like the values (secrets.h). */
 	r->work_cap = r->maxlen + REDACT_CHUNK;
-	r->work = malloc(r->work_cap);
+	r->work = sodium_init() < 0 ? NULL : sodium_malloc(r->work_cap);
 	r->next = calloc(npats, sizeof *r->next);
 	if (!r->work || !r->next) {
-		free(r->work);
+		if (r->work)
+			sodium_free(r->work);
 		free(r->next);
 		r->work = NULL;
 		r->next = NULL;
@@ -49,10 +52,8 @@ int redactor_init(struct redactor *r, const struct redact_pattern *pats, size_t 
 
 void redactor_fini(struct redactor *r)
 {
-	if (r->work) {
-		sodium_memzero(r->work, r->work_cap);
-		free(r->work);
-	}
+	if (r->work)
+		sodium_free(r->work);   /* wipes it first */
 	free(r->next);
 	r->work = NULL;
 	r->next = NULL;
@@ -184,6 +185,19 @@ char *redact_buffer(const struct redact_pattern *pats, size_t npats, const char 
 {
 	struct redactor r;
 	struct membuf b = { 0 };
+	bool any = false;
+	for (size_t i = 0; i < npats && !any; i++)
+		any = memmem(buf, n, pats[i].bytes, pats[i].len) != NULL;
+	if (!any) {
+		/* Nothing to replace (the usual case): no redactor needed. */
+		membuf_put(&b, buf, n);
+		if (b.failed) {
+			free(b.buf);
+			return NULL;
+		}
+		*outlen = b.len;
+		return b.buf;
+	}
 	if (redactor_init(&r, pats, npats) != 0)
 		return NULL;
 	membuf_put(&b, "", 0);

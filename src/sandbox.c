@@ -10,7 +10,8 @@
  * seccomp comes last so that the filter need only allow what the tool itself
  * does, plus the gate's read and the final execve.
  *
- * The gate: fully confined, the child blocks reading one byte from a pipe.
+ * The gate: fully confined, the child blocks reading a pipe: one byte, or
+ * that byte and the call's traceparent (step 11).
  * The broker writes it only once the call's start record is durable, so the
  * tool never starts before its record, yet the expensive preparation (the
  * namespaces, the seccomp attach) overlaps the audit log's fdatasync.  If
