@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "error.h"
 
 /* Longest record line, without its newline; longer is an error both ways. */
@@ -66,5 +67,14 @@ int audit_lines_next(struct audit_lines *l, char **line, size_t *len, bool *comp
 const struct audit_file *audit_lines_file(const struct audit_lines *l, bool *first_of_file);
 const struct audit_files *audit_lines_files(const struct audit_lines *l);
 void audit_lines_close(struct audit_lines *l);
+
+/*
+ * Every record of the log at path (directory or file; a missing path is an
+ * empty log) whose line contains `needle` (a cheap filter before parsing),
+ * parsed and given to fn in log order; fn returns 0 to go on, -1 to stop
+ * (with err).  0, or -1 with err.
+ */
+int audit_scan(const char *path, const char *needle, int (*fn)(json_t *rec, void *arg, struct tg_error *err),
+               void *arg, struct tg_error *err);
 
 #endif

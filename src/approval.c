@@ -284,43 +284,28 @@ void call_end_held_for_tool(struct server *s, const char *tool, const char *reas
 	}
 }
 
+/* A held decision pends until an approval record about its id. */
+static int note_pending(json_t *r, void *arg, struct tg_error *err)
+{
+	json_t *pending = arg;
+	const char *ev = json_string_value(json_object_get(r, "event"));
+	const char *aid = json_string_value(json_object_get(r, "approval_id"));
+	if (ev && aid) {
+		if (strcmp(ev, "decision") == 0 && json_object_set(pending, aid, r) != 0)
+			return tg_err(err, "out of memory");
+		if (strcmp(ev, "approval") == 0)
+			json_object_del(pending, aid);
+	}
+	return 0;
+}
+
 int call_refuse_pending_approvals(struct server *s, const char *log_path, struct tg_error *err)
 {
-	struct stat st;
-	if (stat(log_path, &st) != 0)
-		return errno == ENOENT ? 0 : tg_err_errno(err, "%s", log_path);
-	/* Every segment: a call held before a rotation may still be pending. */
-	struct audit_lines *l = audit_lines_open(log_path, err);
-	if (!l)
-		return -1;
 	json_t *pending = json_object();   /* approval id -> its held decision record */
-	int rc = 0;
-	for (;;) {
-		char *line;
-		size_t n;
-		bool complete;
-		int got = audit_lines_next(l, &line, &n, &complete, err);
-		if (got < 0)
-			rc = -1;
-		if (got <= 0)
-			break;
-		if (!memmem(line, n, "\"approval_id\"", sizeof "\"approval_id\"" - 1))
-			continue;
-		json_t *r = json_loadb(line, n, 0, NULL);
-		const char *ev = json_string_value(json_object_get(r, "event"));
-		const char *aid = json_string_value(json_object_get(r, "approval_id"));
-		if (ev && aid) {
-			if (strcmp(ev, "decision") == 0)
-				json_object_set(pending, aid, r);
-			else if (strcmp(ev, "approval") == 0)
-				json_object_del(pending, aid);
-		}
-		json_decref(r);
-	}
-	audit_lines_close(l);
-	if (rc != 0) {
+	/* Every segment: a call held before a rotation may still be pending. */
+	if (!pending || audit_scan(log_path, "\"approval_id\"", note_pending, pending, err) != 0) {
 		json_decref(pending);
-		return -1;
+		return pending ? -1 : tg_err(err, "out of memory");
 	}
 	const char *aid;
 	json_t *r;

@@ -279,3 +279,34 @@ void audit_lines_close(struct audit_lines *l)
 	audit_files_free(&l->files);
 	free(l);
 }
+
+int audit_scan(const char *path, const char *needle, int (*fn)(json_t *rec, void *arg, struct tg_error *err),
+               void *arg, struct tg_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? 0 : tg_err_errno(err, "%s", path);
+	struct audit_lines *l = audit_lines_open(path, err);
+	if (!l)
+		return -1;
+	size_t nlen = strlen(needle);
+	int rc = 0;
+	while (rc == 0) {
+		char *line;
+		size_t n;
+		bool complete;
+		int got = audit_lines_next(l, &line, &n, &complete, err);
+		if (got <= 0) {
+			rc = got;
+			break;
+		}
+		if (!memmem(line, n, needle, nlen))
+			continue;
+		json_t *rec = json_loadb(line, n, 0, NULL);
+		if (json_is_object(rec))
+			rc = fn(rec, arg, err);
+		json_decref(rec);
+	}
+	audit_lines_close(l);
+	return rc;
+}

@@ -4,15 +4,12 @@
 #include "replay.h"
 #include "audit_files.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REPLAY_LINE_MAX (4u * 1024 * 1024)
 #define PRUNE_EVERY 1024
 
 struct replay_cache {
@@ -68,47 +65,36 @@ int replay_add(struct replay_cache *rc, const char *issuer, const char *jti, int
 	return r;
 }
 
+struct load {
+	struct replay_cache *rc;
+	int64_t now;
+	uint64_t count;
+};
+
+static int load_one(json_t *r, void *arg, struct tg_error *err)
+{
+	struct load *ld = arg;
+	const char *iss = json_string_value(json_object_get(r, "issuer"));
+	const char *jti = json_string_value(json_object_get(r, "jti"));
+	json_t *exp = json_object_get(r, "token_exp");
+	if (!iss || !jti || !json_is_integer(exp) || json_integer_value(exp) <= ld->now ||
+	    !json_is_true(json_object_get(r, "single_use")))
+		return 0;
+	if (replay_add(ld->rc, iss, jti, json_integer_value(exp), ld->now) != 0)
+		return tg_err(err, "out of memory");
+	ld->count++;
+	return 0;
+}
+
 int replay_load_audit(struct replay_cache *rc, const char *log_path, int64_t now,
                       uint64_t *count, struct tg_error *err)
 {
-	*count = 0;
-	struct stat st;
-	if (stat(log_path, &st) != 0)
-		return errno == ENOENT ? 0 : tg_err_errno(err, "%s", log_path);
-	/* Every segment too: a token spent before a rotation stays spent. */
-	struct audit_lines *l = audit_lines_open(log_path, err);
-	if (!l)
-		return -1;
-	int rc_ = 0;
-	for (;;) {
-		char *line;
-		size_t n;
-		bool complete;
-		int got = audit_lines_next(l, &line, &n, &complete, err);
-		if (got < 0)
-			rc_ = -1;
-		if (got <= 0)
-			break;
-		/* Cheap filter first: most records carry no single-use token. */
-		if (!memmem(line, n, "\"single_use\":true", sizeof "\"single_use\":true" - 1))
-			continue;
-		json_t *r = json_loadb(line, n, 0, NULL);
-		const char *iss = json_string_value(json_object_get(r, "issuer"));
-		const char *jti = json_string_value(json_object_get(r, "jti"));
-		json_t *exp = json_object_get(r, "token_exp");
-		if (iss && jti && json_is_integer(exp) && json_integer_value(exp) > now &&
-		    json_is_true(json_object_get(r, "single_use"))) {
-			if (replay_add(rc, iss, jti, json_integer_value(exp), now) != 0)
-				rc_ = tg_err(err, "%s: out of memory", log_path);
-			else
-				(*count)++;
-		}
-		json_decref(r);
-		if (rc_)
-			break;
-	}
-	audit_lines_close(l);
-	return rc_;
+	/* Every segment too: a token spent before a rotation stays spent.  The
+	   filter skips the records that carry no single-use token. */
+	struct load ld = { rc, now, 0 };
+	int r = audit_scan(log_path, "\"single_use\":true", load_one, &ld, err);
+	*count = ld.count;
+	return r;
 }
 
 void replay_free(struct replay_cache *rc)
