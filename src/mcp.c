@@ -27,6 +27,7 @@
 #include "audit.h"
 #include "call.h"
 #include "config.h"
+#include "idem.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "policy.h"
@@ -294,6 +295,16 @@ static void handle_status(struct conn *c, const json_t *id)
 			"connected", fs.connected, "sent_seq", (json_int_t)fs.sent_seq,
 			"delivered_seq", (json_int_t)fs.delivered_seq, "behind", (json_int_t)fs.behind,
 			"last_error", fs.last_error));
+	}
+	if (s->idem) {
+		size_t entries;
+		uint64_t bytes;
+		idem_usage(s->idem, &entries, &bytes);
+		json_object_set_new(r, "idempotency", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+			"entries", (json_int_t)entries, "bytes", (json_int_t)bytes,
+			"max_entries", (json_int_t)s->opt.idem_max_entries,
+			"max_bytes", (json_int_t)s->opt.idem_max_bytes,
+			"window_ms", (json_int_t)s->opt.idem_window_ms));
 	}
 	json_object_set_new(r, "spares", json_pack("{s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->spares.n, "made", (json_int_t)s->spares.made,

@@ -184,6 +184,10 @@ def a_retry_with_the_same_key_gets_the_first_result_without_a_second_run():
     # The first call's records carry the key.
     keyed = [x["event"] for x in b.records() if x.get("idempotency_key") == "k-1"]
     eq(keyed, ["decision", "exec_start", "exec_end", "decision", "replay"])
+    # toolgate/status shows the store: this key's entry is in it.
+    st = c.request("toolgate/status", {})["result"]["idempotency"]
+    assert st["entries"] >= 1 and st["bytes"] > 0, st
+    eq((st["max_entries"], st["max_bytes"], st["window_ms"]), (10000, 256 << 20, 24 * 3600 * 1000))
     c.close()
 
 
