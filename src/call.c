@@ -184,41 +184,39 @@ static json_t *redacted_string(const char *r, size_t n)
 	return j ? j : json_string(SCHEMA_REDACTED);
 }
 
+/* The string m with the tool's secret values replaced, or NULL when it
+   holds none. */
+static json_t *redacted_copy(const json_t *m, const struct secret_set *ss)
+{
+	size_t n;
+	json_t *out = NULL;
+	char *r = redact_buffer(ss->patterns, ss->n, json_string_value(m), json_string_length(m), &n);
+	if (r && (n != json_string_length(m) || memcmp(r, json_string_value(m), n) != 0))
+		out = redacted_string(r, n);
+	free(r);
+	return out;
+}
+
 /* Every string in v (values, at any depth) with the tool's secret values
    replaced, as in its output. */
 static void redact_strings(json_t *v, const struct secret_set *ss)
 {
+	const char *key;
+	size_t i;
+	json_t *m, *r;
 	if (json_is_object(v)) {
-		const char *key;
-		json_t *m;
 		json_object_foreach(v, key, m) {
-			if (json_is_string(m)) {
-				size_t n;
-				char *r = redact_buffer(ss->patterns, ss->n, json_string_value(m),
-				                        json_string_length(m), &n);
-				if (r && (n != json_string_length(m) ||
-				          memcmp(r, json_string_value(m), n) != 0))
-					json_object_set_new(v, key, redacted_string(r, n));
-				free(r);
-			} else {
+			if (!json_is_string(m))
 				redact_strings(m, ss);
-			}
+			else if ((r = redacted_copy(m, ss)) != NULL)
+				json_object_set_new(v, key, r);
 		}
 	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *m;
 		json_array_foreach(v, i, m) {
-			if (json_is_string(m)) {
-				size_t n;
-				char *r = redact_buffer(ss->patterns, ss->n, json_string_value(m),
-				                        json_string_length(m), &n);
-				if (r && (n != json_string_length(m) ||
-				          memcmp(r, json_string_value(m), n) != 0))
-					json_array_set_new(v, i, redacted_string(r, n));
-				free(r);
-			} else {
+			if (!json_is_string(m))
 				redact_strings(m, ss);
-			}
+			else if ((r = redacted_copy(m, ss)) != NULL)
+				json_array_set_new(v, i, r);
 		}
 	}
 }
