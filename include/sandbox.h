@@ -34,6 +34,11 @@ struct sandbox_child {
 	int notify_fd;   /* the child's seccomp listener, once taken; else -1 */
 };
 
+/* Every descriptor -1 (and no pid): a child not (yet) spawned, which
+   sandbox_close and the broker's release leave alone.  Every sandbox_child
+   starts here, so that no field is ever 0, the broker's stdin. */
+void sandbox_child_init(struct sandbox_child *c);
+
 struct seccomp_verdict;
 struct seccomp_program;
 

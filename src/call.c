@@ -653,8 +653,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	d.approvers = NULL;
 	call_decision_clear(&d);
 	k->state = held ? CALL_HELD : CALL_QUEUED;
-	k->child.pidfd = k->child.stdin_fd = k->child.stdout_fd = -1;
-	k->child.stderr_fd = k->child.status_fd = k->child.gate_fd = -1;
+	sandbox_child_init(&k->child);
 	k->w_timer.fd = -1;
 	k->out.limit = k->err.limit = t->limits.output_bytes;
 	k->stdin_buf = json_dumps(owned_args, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -778,9 +777,7 @@ static void drop_adopted(struct call *k, bool give_uid)
 	sp.uid = k->uid;
 	sp.dynamic_uid = give_uid && k->dynamic_uid;
 	spare_discard(k->srv, &sp);
-	memset(&k->child, 0, sizeof k->child);
-	k->child.pid = k->child.pidfd = k->child.stdin_fd = k->child.stdout_fd = -1;
-	k->child.stderr_fd = k->child.status_fd = k->child.gate_fd = k->child.notify_fd = -1;
+	sandbox_child_init(&k->child);
 	memset(&k->cg, 0, sizeof k->cg);
 	if (give_uid)
 		k->dynamic_uid = false;
@@ -794,7 +791,9 @@ void call_spawn_queued(struct server *s)
 		s->spawn_queue = k->queue_next;
 		k->queue_next = NULL;
 		if (k->cancelled) {
-			snprintf(k->stop_reason, sizeof k->stop_reason, "cancelled before it started");
+			/* The client's own reason, when it gave one (call_cancel_by_id). */
+			if (!k->stop_reason[0])
+				snprintf(k->stop_reason, sizeof k->stop_reason, "cancelled before it started");
 			finish(k);
 			continue;
 		}

@@ -523,9 +523,7 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 	struct cap_states caps = { NULL, NULL };
 	int rc = -1;
 
-	c->pid = -1;
-	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = c->gate_fd = -1;
-	c->notify_fd = -1;
+	sandbox_child_init(c);
 	if (t->network == TOOL_NET_HOST && netns_fd >= 0) {
 		close(netns_fd);  /* a host-network tool keeps the broker's namespace */
 		netns_fd = -1;
@@ -775,6 +773,13 @@ int sandbox_reap(const struct sandbox_child *c, int *wstatus, uint64_t *cpu_ms)
 		*cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 		          (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 	return 0;
+}
+
+void sandbox_child_init(struct sandbox_child *c)
+{
+	c->pid = -1;
+	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = c->gate_fd = -1;
+	c->notify_fd = -1;
 }
 
 void sandbox_close(struct sandbox_child *c)

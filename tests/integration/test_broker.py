@@ -237,6 +237,26 @@ def a_long_call_with_a_progress_token_is_told_it_still_runs():
 
 
 @test
+def a_call_cancelled_before_its_tool_started_leaves_the_brokers_own_descriptors_alone():
+    # The call and its cancellation in one write: the call is decided and
+    # queued, then cancelled before the commit would have spawned its tool.
+    # Its child was never made, so nothing of it may be closed (before the
+    # fix, its unset seccomp listener was descriptor 0: the broker's stdin).
+    fd0 = os.readlink("/proc/%d/fd/0" % b.proc.pid)
+    c = b.client(AGENT_UID)
+    call = {"jsonrpc": "2.0", "id": 77, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"msg": "never"}}}
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled",
+              "params": {"requestId": 77, "reason": "changed my mind"}}
+    c.send_raw((json.dumps(call) + "\n" + json.dumps(cancel) + "\n").encode())
+    eq(c.silent_for(0.5), True, "no response to a cancelled request")
+    ends = [x for x in b.records() if x["event"] == "exec_end" and x["tool"] == "echo"]
+    eq(ends[-1]["reason"], "not started: cancelled by the client (changed my mind)")
+    eq(os.readlink("/proc/%d/fd/0" % b.proc.pid), fd0, "the broker's stdin is still open")
+    eq(c.call("echo", {"msg": "after"})["isError"], False, "and calls go on")
+
+
+@test
 def cancellation_kills_the_running_tool_and_sends_no_reply():
     c = b.client(AGENT_UID)
     id = c.call_async("tools/call", {"name": "sleeper.long", "arguments": {}})
