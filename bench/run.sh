@@ -57,6 +57,13 @@ field() {
 	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
+# busy_ticks: the clock ticks every CPU has spent not idle since boot
+# (/proc/stat's first line: user, nice, system, irq, softirq, steal).
+HZ=$(getconf CLK_TCK)
+busy_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
 # measure NAME LABEL COMMAND...: run one row, keep its result line in the
 # variable res_NAME, and count the row as failed when it reports errors.
 measure() {
@@ -67,10 +74,16 @@ measure() {
 	# process exits: let the previous row's backlog drain so it is not billed here.
 	sleep 1
 	echo "  $label ..." >&2
+	busy0=$(busy_ticks)
 	out=$("$@")
 	rc=$?
+	busy1=$(busy_ticks)
 	line=$(printf '%s\n' "$out" | tail -n 1)
 	[ -n "$line" ] || line="runs=0 p50_us=0 p99_us=0 errors=1 calls=0 rate=0"
+	# The CPU the whole machine spent per sample (a latency row's runs),
+	# every process and kernel thread included.
+	line="$line cpu_us=$(awk -v a="$busy0" -v b="$busy1" -v n="$(field "$line" runs)" -v hz="$HZ" \
+		'BEGIN { if (n + 0 > 0) printf "%.0f", (b - a) * 1e6 / hz / n; else printf "-" }')"
 	if [ "$rc" != 0 ]; then
 		echo "bench: row \"$label\" failed (exit $rc): $line" >&2
 		failed=1
@@ -312,8 +325,9 @@ latency_row() {
 	line=$2
 	p50=$(field "$line" p50_us)
 	p99=$(field "$line" p99_us)
-	printf '  %-32s %6s %10s %10s %10s %10s %7s\n' "$label" "$(field "$line" runs)" "$p50" "$p99" \
-		"$(ratio "$p50" "$floor_p50")" "$(ratio "$p99" "$floor_p99")" "$(field "$line" errors)"
+	printf '  %-32s %6s %10s %10s %10s %10s %7s %11s\n' "$label" "$(field "$line" runs)" "$p50" "$p99" \
+		"$(ratio "$p50" "$floor_p50")" "$(ratio "$p99" "$floor_p99")" "$(field "$line" errors)" \
+		"$(field "$line" cpu_us)"
 }
 
 rate_row() {
@@ -327,8 +341,8 @@ rate_row() {
 }
 
 echo
-printf '  %-32s %6s %10s %10s %10s %10s %7s\n' "latency, one call at a time" runs "p50 (us)" "p99 (us)" \
-	"p50/floor" "p99/floor" errors
+printf '  %-32s %6s %10s %10s %10s %10s %7s %11s\n' "latency, one call at a time" runs "p50 (us)" "p99 (us)" \
+	"p50/floor" "p99/floor" errors "CPU/run(us)"
 latency_row "fork+exec (bare)" "$res_bare"
 latency_row "fork+namespaces+exec (floor)" "$res_floor"
 [ -n "$BWRAP" ] && latency_row "bwrap --unshare-all" "$res_bwrap"
