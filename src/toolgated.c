@@ -67,13 +67,14 @@ static void usage(FILE *f)
 "                       new keys are refused until old ones expire (default 10000, 256)\n");
 }
 
-static int parse_uint(const char *flag, const char *s, unsigned long long max, unsigned long long *out)
+static int parse_uint(const char *flag, const char *s, unsigned long long min, unsigned long long max,
+                      unsigned long long *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || end == s || v == 0 || v > max || s[0] == '-') {
-		fprintf(stderr, "toolgated: %s: \"%s\" is not a number between 1 and %llu\n", flag, s, max);
+	if (errno || *end || end == s || v < min || v > max || s[0] == '-') {
+		fprintf(stderr, "toolgated: %s: \"%s\" is not a number between %llu and %llu\n", flag, s, min, max);
 		return -1;
 	}
 	*out = v;
@@ -195,27 +196,27 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_MAXMSG:
-			if (parse_uint("--max-message", optarg, 64ull << 20, &v)) return 2;
+			if (parse_uint("--max-message", optarg, 1, 64ull << 20, &v)) return 2;
 			o.max_message = (size_t)v;
 			break;
 		case O_MAXCALLS:
-			if (parse_uint("--max-calls", optarg, 65536, &v)) return 2;
+			if (parse_uint("--max-calls", optarg, 1, 65536, &v)) return 2;
 			o.max_calls = (unsigned)v;
 			break;
 		case O_MAXCONN_CALLS:
-			if (parse_uint("--max-calls-per-connection", optarg, 65536, &v)) return 2;
+			if (parse_uint("--max-calls-per-connection", optarg, 1, 65536, &v)) return 2;
 			o.max_calls_per_conn = (unsigned)v;
 			break;
 		case O_PAGE:
-			if (parse_uint("--page-size", optarg, 1000, &v)) return 2;
+			if (parse_uint("--page-size", optarg, 1, 1000, &v)) return 2;
 			o.page_size = (unsigned)v;
 			break;
 		case O_MAXCONNS:
-			if (parse_uint("--max-connections", optarg, 65536, &v)) return 2;
+			if (parse_uint("--max-connections", optarg, 1, 65536, &v)) return 2;
 			o.max_conns = (unsigned)v;
 			break;
 		case O_GRACE:
-			if (parse_uint("--grace", optarg, 86400, &v)) return 2;
+			if (parse_uint("--grace", optarg, 1, 86400, &v)) return 2;
 			o.grace_ms = (unsigned)v * 1000;
 			break;
 		case O_SKEW:
@@ -223,7 +224,7 @@ int main(int argc, char **argv)
 				o.clock_skew = 0;
 				break;
 			}
-			if (parse_uint("--clock-skew", optarg, 3600, &v)) return 2;
+			if (parse_uint("--clock-skew", optarg, 1, 3600, &v)) return 2;
 			o.clock_skew = (unsigned)v;
 			break;
 		case O_DYNUIDS: {
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
 			fhost[hl] = '\0';
 			o.forward_host = fhost;
 			if (colon && (!close || colon > close)) {
-				if (parse_uint("--forward (port)", colon + 1, 65535, &v)) return 2;
+				if (parse_uint("--forward (port)", colon + 1, 1, 65535, &v)) return 2;
 				o.forward_port = (unsigned)v;
 			}
 			break;
@@ -281,7 +282,7 @@ int main(int argc, char **argv)
 			o.metrics_allow_remote = true;
 			break;
 		case O_SPARES:
-			if (parse_uint("--spare-sandboxes", optarg, 4, &v)) return 2;
+			if (parse_uint("--spare-sandboxes", optarg, 0, 4, &v)) return 2;
 			o.spares = (unsigned)v;
 			break;
 		case O_IDEM_WINDOW:
@@ -292,11 +293,11 @@ int main(int argc, char **argv)
 			}
 			break;
 		case O_IDEM_ENTRIES:
-			if (parse_uint("--idempotency-max-entries", optarg, 10000000, &v)) return 2;
+			if (parse_uint("--idempotency-max-entries", optarg, 1, 10000000, &v)) return 2;
 			o.idem_max_entries = (size_t)v;
 			break;
 		case O_IDEM_MB:
-			if (parse_uint("--idempotency-max-mb", optarg, 1048576, &v)) return 2;
+			if (parse_uint("--idempotency-max-mb", optarg, 1, 1048576, &v)) return 2;
 			o.idem_max_bytes = (uint64_t)v << 20;
 			break;
 		}

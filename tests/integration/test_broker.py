@@ -3,6 +3,7 @@ several uids.  Each test states the behaviour a user relies on and asserts the
 exact answer they see."""
 import json
 import os
+import re
 import time
 import shutil
 import signal
@@ -641,6 +642,74 @@ def a_restarted_broker_continues_the_chain():
         eq(os.stat(os.path.join(b2.state, "keys", "audit.key")).st_mode & 0o777, 0o600)
     finally:
         b2.close()
+
+
+def fd_targets(pid):
+    """What the broker's descriptors refer to, by kind: the pools' entries
+    are replaced as they are used (another cgroup, another namespace)."""
+    out = []
+    for n in os.listdir("/proc/%d/fd" % pid):
+        try:
+            t = os.readlink("/proc/%d/fd/%s" % (pid, n))
+        except OSError:
+            continue
+        out.append(re.sub(r"\[\d+\]", "[N]", re.sub(r"/call-\d+-\d+", "/call-N", t)))
+    return sorted(out)
+
+
+def settled_fds(pid):
+    """The broker's open descriptors once its pools are full again: the
+    same for a whole second."""
+    last, since = None, time.time()
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        now = fd_targets(pid)
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= 1:
+            return now
+        time.sleep(0.05)
+    raise AssertionError("the broker's descriptors did not settle: %r" % last)
+
+
+@test
+def however_a_call_ends_the_broker_keeps_no_descriptor_of_it():
+    # No spares, so that the broker's descriptors at rest are only its own
+    # and its pools' (refilled while idle), the same before and after.
+    used = ("echo", "danger.delete", "sleeper", "flood", "fail", "inspect.dyn", "sleeper.long")
+    b7 = Broker([t for t in TOOLS if t["name"] in used], POLICY, args=["--spare-sandboxes", "0"])
+    try:
+        b7.start()
+        c = b7.client(AGENT_UID)
+        eq(c.call("echo", {"msg": "warm"})["isError"], False)
+        before = settled_fds(b7.proc.pid)
+        eq(c.call("echo", {"msg": "ok"})["isError"], False)
+        eq(c.call("danger.delete", {})["_meta"]["toolgate/decision"]["decision"], "forbid")
+        eq(c.call("echo", {"msg": 5})["_meta"]["toolgate/decision"]["decision"], "invalid")
+        contains(c.call("sleeper", {})["_meta"]["toolgate/execution"]["status"], "timed out")
+        eq(c.call("flood", {"bytes": 100000})["_meta"]["toolgate/execution"]["truncated"], True)
+        eq(c.call("fail", {})["isError"], True)
+        eq(c.call("inspect.dyn", {})["isError"], False)
+        # Cancelled while running, and before its tool existed.
+        id = c.call_async("tools/call", {"name": "sleeper.long", "arguments": {}})
+        wait_until(lambda: len(processes_with(MARK + "-c")) == 2, 10, "the tool running")
+        c.notify("notifications/cancelled", {"requestId": id, "reason": "stop"})
+        wait_until(lambda: not processes_with(MARK + "-c"), 5, "the tool gone")
+        call = {"jsonrpc": "2.0", "id": 900, "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"msg": "never"}}}
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                  "params": {"requestId": 900, "reason": "early"}}
+        c.send_raw((json.dumps(call) + "\n" + json.dumps(cancel) + "\n").encode())
+        eq(c.silent_for(0.3), True)
+        # A client that hangs up while its tool runs.
+        gone = b7.client(AGENT_UID)
+        gone.call_async("tools/call", {"name": "sleeper.long", "arguments": {}})
+        wait_until(lambda: len(processes_with(MARK + "-c")) == 2, 10, "the tool running")
+        gone.sock.close()
+        wait_until(lambda: not processes_with(MARK + "-c"), 5, "its tool gone with it")
+        eq(settled_fds(b7.proc.pid), before, "the same descriptors as before the calls")
+    finally:
+        b7.close()
 
 
 @test
