@@ -77,6 +77,9 @@ typedef char *(*metrics_http_render_fn)(void *ctx, size_t *len);
 struct metrics_http *metrics_http_open(const char *addr, bool allow_remote,
                                        metrics_http_render_fn render, void *ctx,
                                        struct tg_error *err);
+/* What metrics_http_open checks before it binds: the flag's value alone,
+ * so that toolgated refuses a malformed one as a usage error. */
+int metrics_http_check_address(const char *addr, bool allow_remote, struct tg_error *err);
 /* Other deadlines than METRICS_HTTP_REQUEST_MS and _RESPONSE_MS (tests). */
 void metrics_http_set_timeouts(struct metrics_http *h, unsigned request_ms, unsigned response_ms);
 /* The fd to watch for EPOLLIN. */

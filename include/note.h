@@ -26,6 +26,10 @@
 /* First 4 bytes, big-endian, of SHA-256(name || "\n" || 0x01 || pub). */
 uint32_t note_key_id(const char *name, const uint8_t pub[32]);
 
+/* NULL if name may name a key (non-empty UTF-8 with no '+', no Unicode
+ * space and no control character), else what is wrong ("contains a '+'"). */
+const char *note_key_name_problem(const char *name);
+
 /* "name+hex8(keyid)+base64(0x01||pub)" into out; -1 if it does not fit or the
  * name is invalid (a name is non-empty UTF-8 with no '+', no Unicode space
  * and no control character). */

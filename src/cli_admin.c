@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "cli_util.h"
 #include "client.h"
 #include "jsonrpc.h"
 
@@ -129,14 +130,14 @@ int cli_admin(int argc, char **argv, const char *socket_path)
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
+		int m;
 		if (strcmp(argv[i], "--json") == 0) {
 			as_json = true;
-		} else if (strcmp(argv[i], "--reason") == 0 && strcmp(verb, "disable") == 0) {
-			if (++i >= argc) {
+		} else if (strcmp(verb, "disable") == 0 && (m = cli_opt_value(argc, argv, &i, "--reason", &reason))) {
+			if (m < 0) {
 				fprintf(stderr, "%s: --reason needs a text\n%s\n", cmd, admin_usage);
 				return 2;
 			}
-			reason = argv[i];
 		} else if (argv[i][0] != '-' && !tool && strcmp(verb, "list") != 0) {
 			tool = argv[i];
 		} else {

@@ -108,6 +108,8 @@ int cli_audit_verify(int argc, char **argv)
 		return cli_usage_error(cmd, verify_usage, "missing LOG");
 	if (!key)
 		return cli_usage_error(cmd, verify_usage, "missing --key AUDIT.pub");
+	if (merkle_only && !checkpoint)
+		return cli_usage_error(cmd, verify_usage, "--merkle-only needs --checkpoint");
 
 	/* A bad key is the key's problem, not the log's: name it as such. */
 	struct tg_error err;
@@ -115,8 +117,6 @@ int cli_audit_verify(int argc, char **argv)
 	if (keys_load_public(key, pk, &err) < 0)
 		return verify_report(json, log, false, 0, err.msg, false);
 
-	if (merkle_only && !checkpoint)
-		return cli_usage_error(cmd, verify_usage, "--merkle-only needs --checkpoint");
 	uint64_t records = 0;
 	if (merkle_only) {
 		/* Only that the log holds exactly what the signed checkpoint

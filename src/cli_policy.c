@@ -45,7 +45,8 @@ int cli_policy_explain(int argc, char **argv)
 	char host[256] = "localhost";
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;   /* ":": the errors are worded here, naming the command */
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': agent = optarg; break;
 		case 't': tool = optarg; break;
@@ -55,11 +56,22 @@ int cli_policy_explain(int argc, char **argv)
 		case 'b': broker = optarg; break;
 		case 'j': as_json = true; break;
 		case 'h': usage(stdout); return 0;
-		default: return usage(stderr);
+		case ':':
+			fprintf(stderr, "toolgate policy explain: %s needs a value\n", argv[optind - 1]);
+			return usage(stderr);
+		default:
+			fprintf(stderr, "toolgate policy explain: unknown option \"%s\"\n", argv[optind - 1]);
+			return usage(stderr);
 		}
 	}
-	if (!agent || !tool || optind != argc)
+	if (optind != argc) {
+		fprintf(stderr, "toolgate policy explain: unexpected argument \"%s\"\n", argv[optind]);
 		return usage(stderr);
+	}
+	if (!agent || !tool) {
+		fprintf(stderr, "toolgate policy explain: missing %s\n", !agent ? "--agent AGENT" : "--tool TOOL");
+		return usage(stderr);
+	}
 	if (!broker) {
 		if (gethostname(host, sizeof host - 1) != 0)
 			strcpy(host, "localhost");

@@ -203,6 +203,8 @@ int cli_audit_checkpoint(int argc, char **argv)
 				return cli_usage_error(cmd, checkpoint_usage, "--key needs a public key file");
 			continue;
 		}
+		if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage_error(cmd, checkpoint_usage, "unknown option %s", argv[i]);
 		if (state)
 			return cli_usage_error(cmd, checkpoint_usage, "unexpected argument %s", argv[i]);
 		state = argv[i];
@@ -280,7 +282,7 @@ int cli_audit_prove(int argc, char **argv)
 	unsigned long long seq = seq_s ? strtoull(seq_s, &end, 10) : 0;
 	if (!log)
 		return cli_usage_error(cmd, prove_usage, "missing LOG");
-	if (!seq_s || *end || seq == 0)
+	if (!seq_s || seq_s[0] < '0' || seq_s[0] > '9' || *end || seq == 0)
 		return cli_usage_error(cmd, prove_usage, "--seq needs a record number from 1");
 	char keyp[PATH_MAX];
 	if (!key)
@@ -350,6 +352,8 @@ int cli_audit_consistency(int argc, char **argv)
 				return cli_usage_error(cmd, consistency_usage, "--key needs a public key file");
 			continue;
 		}
+		if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage_error(cmd, consistency_usage, "unknown option %s", argv[i]);
 		if (npos == 3)
 			return cli_usage_error(cmd, consistency_usage, "unexpected argument %s", argv[i]);
 		pos[npos++] = argv[i];

@@ -326,19 +326,33 @@ static void describe_bound(struct metrics_http *h)
 	snprintf(h->address, sizeof h->address, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
+/* The address addr names, if the listener may bind it. */
+static int check_address(const char *addr, bool allow_remote, struct sockaddr_storage *ss,
+                         socklen_t *sl, struct tg_error *err)
+{
+	if (parse_address(addr, ss, sl, err) != 0)
+		return -1;
+	if (!allow_remote && !is_loopback(ss))
+		return tg_err(err, "%s: not a loopback address; the endpoint has no authentication, so "
+		              "listening beyond this host needs --metrics-allow-remote", addr);
+	return 0;
+}
+
+int metrics_http_check_address(const char *addr, bool allow_remote, struct tg_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	return check_address(addr, allow_remote, &ss, &sl, err);
+}
+
 struct metrics_http *metrics_http_open(const char *addr, bool allow_remote,
                                        metrics_http_render_fn render, void *ctx,
                                        struct tg_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
-	if (parse_address(addr, &ss, &sl, err) != 0)
+	if (check_address(addr, allow_remote, &ss, &sl, err) != 0)
 		return NULL;
-	if (!allow_remote && !is_loopback(&ss)) {
-		tg_err(err, "%s: not a loopback address; the endpoint has no authentication, so "
-		       "listening beyond this host needs --metrics-allow-remote", addr);
-		return NULL;
-	}
 	struct metrics_http *h = calloc(1, sizeof *h);
 	if (!h) {
 		tg_err(err, "out of memory");

@@ -115,6 +115,11 @@ static const char *name_problem(const char *name, size_t len)
 	return NULL;
 }
 
+const char *note_key_name_problem(const char *name)
+{
+	return name_problem(name, strlen(name));
+}
+
 /* ----------------------------------------------------------------- keys */
 
 static uint32_t key_id_n(const char *name, size_t name_len, const uint8_t pub[32])
@@ -138,7 +143,7 @@ uint32_t note_key_id(const char *name, const uint8_t pub[32])
 int note_verifier_key(const char *name, const uint8_t pub[32], char *out, size_t n,
                       struct tg_error *err)
 {
-	const char *why = name_problem(name, strlen(name));
+	const char *why = note_key_name_problem(name);
 	if (why)
 		return tg_err(err, "note key name %s", why);
 

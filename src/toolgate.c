@@ -196,16 +196,20 @@ static int cmd_call(int argc, char **argv)
 	long timeout_ms = -1;
 	bool as_json = false;
 	int ch;
-	/* Options may come before or after TOOL and ARGS_JSON (GNU permutation). */
+	/* Options may come before or after TOOL and ARGS_JSON (GNU permutation);
+	   ":" lets us word the errors ourselves. */
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': token = optarg; break;
 		case 'T': {
 			char *end;
 			double s = strtod(optarg, &end);
-			if (*end || s <= 0 || s > 86400) {
-				fprintf(stderr, "toolgate call: --timeout: \"%s\" is not a number of seconds\n", optarg);
+			/* Written so that NaN fails too; a timeout must be at least 1 ms. */
+			if (end == optarg || *end || !(s >= 0.001 && s <= 86400)) {
+				fprintf(stderr, "toolgate call: --timeout: \"%s\" is not a number of seconds "
+				        "from 0.001 to 86400\n", optarg);
 				return 2;
 			}
 			timeout_ms = (long)(s * 1000);
@@ -221,7 +225,13 @@ static int cmd_call(int argc, char **argv)
 			       "  --idempotency-key KEY: a retry with the same KEY gets the first result, the tool\n"
 			       "  does not run again (_meta[\"toolgate/idempotencyKey\"]); --traceparent: W3C trace context\n");
 			return 0;
-		default: usage(stderr); return 2;
+		case ':':
+			fprintf(stderr, "toolgate call: %s needs a value\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "toolgate call: unknown option \"%s\"\n", argv[optind - 1]);
+			fprintf(stderr, "usage: toolgate call TOOL [ARGS_JSON] [--token TOKEN] [--timeout SECONDS] [--json]\n");
+			return 2;
 		}
 	}
 	if (optind >= argc || argc - optind > 2) {
@@ -316,18 +326,34 @@ static int cmd_status(int argc, char **argv)
 
 static int cmd_check_config(int argc, char **argv)
 {
-	if (argc == 2 && is_help(argv[1])) {
-		printf("usage: toolgate check-config DIR [--json]\n"
-		       "  exit 0 valid, 1 invalid (the first problem named: file and field)\n");
-		return 0;
+	/* --json before or after DIR, as with every command. */
+	bool as_json = false;
+	const char *dir = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf("usage: toolgate check-config DIR [--json]\n"
+			       "  exit 0 valid, 1 invalid (the first problem named: file and field)\n");
+			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			as_json = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "toolgate check-config: unknown option \"%s\"\n"
+			        "usage: toolgate check-config DIR [--json]\n", argv[i]);
+			return 2;
+		} else if (dir) {
+			fprintf(stderr, "toolgate check-config: unexpected argument \"%s\"\n"
+			        "usage: toolgate check-config DIR [--json]\n", argv[i]);
+			return 2;
+		} else {
+			dir = argv[i];
+		}
 	}
-	bool as_json = argc == 3 && strcmp(argv[2], "--json") == 0;
-	if (argc != 2 && !as_json) {
+	if (!dir) {
 		fprintf(stderr, "usage: toolgate check-config DIR [--json]\n");
 		return 2;
 	}
 	struct tg_error err;
-	struct config *c = config_load(argv[1], &err);
+	struct config *c = config_load(dir, &err);
 	if (as_json) {
 		json_t *tools = json_array();
 		for (size_t i = 0; c && i < c->ntools; i++)
@@ -343,7 +369,7 @@ static int cmd_check_config(int argc, char **argv)
 	} else if (!c) {
 		fprintf(stderr, "%s\n", err.msg);
 	} else {
-		printf("%s: valid: %zu tools, %zu sandbox profiles\n", argv[1], c->ntools, c->nprofiles);
+		printf("%s: valid: %zu tools, %zu sandbox profiles\n", dir, c->ntools, c->nprofiles);
 		for (size_t i = 0; i < c->ntools; i++)
 			printf("  %-24s %s%s\n", c->tools[i]->name, c->tools[i]->file,
 			       c->tools[i]->enabled ? "" : " (disabled)");
@@ -358,7 +384,11 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "--socket") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "toolgate: --socket needs a PATH\n");
+				return 2;
+			}
 			socket_path = argv[i + 1];
 			i += 2;
 		} else if (strncmp(argv[i], "--socket=", 9) == 0) {

@@ -6,12 +6,15 @@
 #include "config.h"
 #include "idem.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "note.h"
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +39,7 @@ static void usage(FILE *f)
 "  --state-dir DIR      audit log and audit key (default /var/lib/toolgate)\n"
 "  --socket PATH        listening socket (default /run/toolgate/toolgate.sock)\n"
 "  --socket-mode MODE   octal permissions of the socket (default 0666)\n"
-"  --socket-group GROUP group owner of the socket\n"
+"  --socket-group GROUP group owner of the socket (a name or a gid)\n"
 "  --broker-id ID       audience that delegation tokens must name (default: host name)\n"
 "  --foreground         stay in the foreground (default: detach once listening)\n"
 "  --check-config       validate the configuration, print a summary, exit 0 or 1\n"
@@ -46,7 +49,7 @@ static void usage(FILE *f)
 "  --max-connections N  open client connections (default 1024)\n"
 "  --page-size N        tools per tools/list page (default 50)\n"
 "  --grace SECONDS      on SIGTERM, how long running calls may finish (default 10)\n"
-"  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60)\n"
+"  --clock-skew SECONDS tolerance on delegation tokens' nbf and exp (default 60; 0: none)\n"
 "  --dynamic-uids FIRST-LAST  uids for tools with run_as \"dynamic\" (default 61184-65519)\n"
 "  --spare-sandboxes N  sandboxes kept ready for the next call of the tool last called\n"
 "                       (default 2; 0 builds each call's sandbox when the call comes)\n"
@@ -187,12 +190,19 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'g': {
+			/* A name, or a numeric gid as chown(1) and systemd's SocketGroup= take. */
 			struct group *gr = getgrnam(optarg);
-			if (!gr) {
+			char *end;
+			errno = 0;
+			unsigned long long gid = strtoull(optarg, &end, 10);
+			if (gr) {
+				o.socket_gid = gr->gr_gid;
+			} else if (optarg[0] >= '0' && optarg[0] <= '9' && !*end && !errno && gid < 4294967295ull) {
+				o.socket_gid = (gid_t)gid;
+			} else {
 				fprintf(stderr, "toolgated: --socket-group: no group \"%s\"\n", optarg);
 				return 2;
 			}
-			o.socket_gid = gr->gr_gid;
 			break;
 		}
 		case O_MAXMSG:
@@ -220,11 +230,7 @@ int main(int argc, char **argv)
 			o.grace_ms = (unsigned)v * 1000;
 			break;
 		case O_SKEW:
-			if (strcmp(optarg, "0") == 0) {
-				o.clock_skew = 0;
-				break;
-			}
-			if (parse_uint("--clock-skew", optarg, 1, 3600, &v)) return 2;
+			if (parse_uint("--clock-skew", optarg, 0, 3600, &v)) return 2;
 			o.clock_skew = (unsigned)v;
 			break;
 		case O_DYNUIDS: {
@@ -252,6 +258,12 @@ int main(int argc, char **argv)
 				hl = (size_t)(close - optarg - 1);
 			if (hl == 0 || hl >= sizeof fhost) {
 				fprintf(stderr, "toolgated: --forward: \"%s\" is not HOST[:PORT]\n", optarg);
+				return 2;
+			}
+			/* "::1" must not be read as host ":" and port 1. */
+			if (optarg[0] != '[' && strchr(optarg, ':') != colon) {
+				fprintf(stderr, "toolgated: --forward: \"%s\" is not HOST[:PORT] (an IPv6 "
+				        "address goes in brackets: [::1]:6514)\n", optarg);
 				return 2;
 			}
 			memcpy(fhost, optarg + (optarg[0] == '[' ? 1 : 0), hl);
@@ -317,6 +329,10 @@ int main(int argc, char **argv)
 		o.broker_id = host;
 	}
 
+	if (!o.forward_host && (o.forward_ca || o.forward_cert || o.forward_key)) {
+		fprintf(stderr, "toolgated: --forward-ca, --forward-cert and --forward-key go with --forward\n");
+		return 2;
+	}
 	if (o.forward_host && !o.forward_ca) {
 		fprintf(stderr, "toolgated: --forward needs --forward-ca FILE: the collector's certificate is always verified\n");
 		return 2;
@@ -330,6 +346,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct tg_error err;
+	if (o.metrics_listen && metrics_http_check_address(o.metrics_listen, o.metrics_allow_remote, &err) != 0) {
+		fprintf(stderr, "toolgated: --metrics-listen: %s\n", err.msg);
+		return 2;
+	}
+	/* It is also the origin and key name of the audit checkpoints (C2SP signed notes). */
+	const char *why = strlen(o.broker_id) > 255 ? "is longer than 255 bytes" :
+	                  note_key_name_problem(o.broker_id);
+	if (why) {
+		fprintf(stderr, "toolgated: --broker-id: \"%s\" %s; it names the audit checkpoints\n",
+		        o.broker_id, why);
+		return 2;
+	}
 	if (check) {
 		struct config *c = config_load(o.config_dir, &err);
 		if (!c) {

@@ -64,5 +64,57 @@ rc=$?
 	&& ok "a group without its subcommand is exit 2, with the group's usage" \
 	|| bad "group without subcommand" "exit $rc: $(cat "$D/err")"
 
+# A malformed value, an unknown option or a missing one is exit 2 (both
+# binaries' usage code) with a first line on stderr that names the option;
+# never silently accepted, never exit 1 as if a file were bad.
+# expect_usage FIRST_LINE CMD...
+expect_usage() {
+	want=$1; shift
+	"$@" >"$D/out" 2>"$D/err"
+	rc=$?
+	if [ "$rc" -eq 2 ] && [ "$(head -n 1 "$D/err")" = "$want" ]; then
+		ok "$* is a usage error, named"
+	else
+		bad "$* is a usage error, named" "exit $rc; want: $want; stderr: $(head -c 300 "$D/err")"
+	fi
+}
+# expect_ok CMD...: exit 0 (a value the documentation allows)
+expect_ok() {
+	"$@" >"$D/out" 2>"$D/err"
+	rc=$?
+	[ "$rc" -eq 0 ] && ok "$* is accepted" || bad "$* is accepted" "exit $rc: $(head -c 300 "$D/err")"
+}
+TGD="$TOOLGATED --config-dir . --check-config"
+expect_ok $TGD --clock-skew 0
+expect_usage 'toolgated: --clock-skew: "3601" is not a number between 0 and 3600' $TGD --clock-skew 3601
+expect_ok $TGD --socket-group 0
+expect_ok $TGD --audit-segment-size 0
+expect_ok $TGD --audit-segment-size 64M
+expect_usage 'toolgated: --metrics-listen: 9464: not ADDRESS:PORT (for example 127.0.0.1:9464)' \
+	$TGD --metrics-listen 9464
+expect_usage 'toolgated: --metrics-listen: 192.0.2.1:9464: not a loopback address; the endpoint has no authentication, so listening beyond this host needs --metrics-allow-remote' \
+	$TGD --metrics-listen 192.0.2.1:9464
+expect_usage 'toolgated: --forward: "::1" is not HOST[:PORT] (an IPv6 address goes in brackets: [::1]:6514)' \
+	$TGD --forward ::1 --forward-ca /dev/null
+expect_usage 'toolgated: --forward-ca, --forward-cert and --forward-key go with --forward' \
+	$TGD --forward-ca /dev/null
+expect_usage 'toolgated: --broker-id: "" is empty; it names the audit checkpoints' $TGD --broker-id ""
+expect_usage 'toolgated: --broker-id: "a b" contains a space; it names the audit checkpoints' $TGD --broker-id "a b"
+NOSOCK="$D/none.sock"
+expect_usage 'toolgate: --socket needs a PATH' "$TOOLGATE" --socket
+expect_usage 'toolgate call: --timeout: "nan" is not a number of seconds from 0.001 to 86400' \
+	"$TOOLGATE" --socket "$NOSOCK" call t --timeout nan
+expect_usage 'toolgate call: unknown option "--bogus"' "$TOOLGATE" --socket "$NOSOCK" call t --bogus
+expect_usage 'toolgate policy explain: missing --agent AGENT' "$TOOLGATE" policy explain --tool t
+expect_usage 'toolgate audit checkpoint: unknown option --bogus' "$TOOLGATE" audit checkpoint --bogus
+expect_usage 'toolgate audit consistency: unknown option --json' "$TOOLGATE" audit consistency a b c --json
+expect_usage 'toolgate audit prove: --seq needs a record number from 1' "$TOOLGATE" audit prove "$D/log" --seq -1
+expect_usage 'toolgate audit verify: --merkle-only needs --checkpoint' \
+	"$TOOLGATE" audit verify "$D/log" --key "$D/none.pub" --merkle-only
+# Options may come before or after the operands (toolgate(1)).
+expect_ok "$TOOLGATE" check-config --json .
+expect_usage "toolgate admin: cannot connect to the broker at $NOSOCK: No such file or directory" \
+	"$TOOLGATE" --socket "$NOSOCK" admin disable t --reason=incident
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
