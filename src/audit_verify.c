@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "audit_impl.h"
+#include "base64.h"
 
 const char audit_zero_hash_hex[HASH_HEX_LEN + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
@@ -210,8 +211,8 @@ int audit_check_record(char *line, size_t len, const struct record_expect *x,
 		goto out;
 	}
 	if (!json_is_string(sigv) ||
-	    sodium_base642bin(sig, sizeof sig, json_string_value(sigv), json_string_length(sigv),
-	                      NULL, &sig_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    base64_decode(sig, sizeof sig, json_string_value(sigv), json_string_length(sigv),
+	                  &sig_len) < 0 ||
 	    sig_len != KEYS_SIG_BYTES) {
 		tg_err(err, "seq %llu: sig is not base64 of 64 bytes", s);
 		goto out;
@@ -251,9 +252,8 @@ int audit_check_record(char *line, size_t len, const struct record_expect *x,
 		size_t n = 0;
 		x->next->found = false;
 		if (!json_is_string(npk) || !json_is_string(nid) ||
-		    sodium_base642bin(x->next->pk, sizeof x->next->pk, json_string_value(npk),
-		                      json_string_length(npk), NULL, &n, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0 || n != KEYS_PUBLIC_BYTES) {
+		    base64_decode(x->next->pk, sizeof x->next->pk, json_string_value(npk),
+		                  json_string_length(npk), &n) < 0 || n != KEYS_PUBLIC_BYTES) {
 			tg_err(err, "seq %llu: key_rotated without a new_public_key of 32 bytes in base64", s);
 			goto out;
 		}

@@ -2,15 +2,17 @@
  * note.c: C2SP signed notes with Ed25519 keys, and tlog checkpoints (see
  * note.h).
  *
- * Signing and verifying go through keys.c (libsodium); base64 is libsodium's
- * strict decoder (padding required, non-zero trailing bits refused, no
- * whitespace), so there is exactly one byte string for each signature and
- * root.  Verification reads the untrusted note once, front to back, after a
- * size check: character set, final newline, the last blank line, then every
- * signature line in full, whether or not its key is known, so a note that
- * verifies is also well formed for every other C2SP implementation.
+ * Signing and verifying go through keys.c (libsodium); base64 is read by
+ * base64.h's strict decoder (alphabet only, padding required, non-zero
+ * trailing bits refused, no whitespace), so there is exactly one byte string
+ * for each signature and root.  Verification reads the untrusted note once,
+ * front to back, after a size check: character set, final newline, the last
+ * blank line, then every signature line in full, whether or not its key is
+ * known, so a note that verifies is also well formed for every other C2SP
+ * implementation.
  */
 #include "note.h"
+#include "base64.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -295,8 +297,7 @@ int note_verify(const char *note, size_t len, const char *name, const uint8_t pu
 		}
 		size_t sl;
 		const char *b64 = sp + 1;
-		if (sodium_base642bin(sig, cap, b64, (size_t)(eol - b64), NULL, &sl, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		if (base64_decode(sig, cap, b64, (size_t)(eol - b64), &sl) < 0) {
 			tg_err(err, "note signature line %u: the signature is not valid base64", lineno);
 			goto out;
 		}
@@ -406,8 +407,7 @@ int checkpoint_parse(const char *text, char *origin, size_t on, uint64_t *size, 
 	uint8_t h[MERKLE_HASH_BYTES + 1];
 	size_t hl;
 	if (ll[2] != sodium_base64_ENCODED_LEN(MERKLE_HASH_BYTES, sodium_base64_VARIANT_ORIGINAL) - 1 ||
-	    sodium_base642bin(h, sizeof h, line[2], ll[2], NULL, &hl, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    base64_decode(h, sizeof h, line[2], ll[2], &hl) < 0 ||
 	    hl != MERKLE_HASH_BYTES)
 		return tg_err(err, "checkpoint root hash is not the base64 of 32 bytes");
 

@@ -1003,6 +1003,43 @@ TEST(verify_refuses_a_record_signed_by_another_key_under_our_key_id)
 	keys_wipe(&k);
 }
 
+/* libsodium 1.0.18's decoder reads every byte from 0x80 up as the digit '/':
+ * U+00FF (bytes c3 bf) in place of "//" in a sig decoded to the same
+ * signature, so anyone could re-spell a record (and change its hash) without
+ * the key, and verify still passed. */
+TEST(verify_refuses_a_sig_respelled_with_bytes_above_0x7f)
+{
+	char msg[600], key[600];
+	struct tg_error err;
+	struct ed25519_key k;
+	CHECK(keys_load_private(path_in(key, fixture_state, "keys/audit.key"), &k, &err) == 0);
+	/* The last record with an extra member n, chosen so that its sig has
+	   "//" (about one signature in fifty has). */
+	char *l5 = line_of(fixture, 5), *signed5 = NULL, *slashes = NULL;
+	const char *cut = strstr(l5, ",\"key_id\"");
+	for (int i = 0; i < 10000 && !slashes; i++) {
+		char line[1024];
+		snprintf(line, sizeof line, "%.*s,\"n\":%d%s", (int)(cut - l5), l5, i, cut);
+		free(signed5);
+		signed5 = resign(line, &k);
+		slashes = strstr(strstr(signed5, ",\"sig\":\""), "//");
+	}
+	CHECK(slashes != NULL);
+	if (slashes) {
+		char *text = fixture_with_line(5, signed5);
+		CHECK(verify_text(text, strlen(text), NULL, msg) == 0);
+		free(text);
+		memcpy(slashes, "\xc3\xbf", 2);
+		text = fixture_with_line(5, signed5);
+		CHECK(verify_text(text, strlen(text), NULL, msg) == -1);
+		CHECK_STREQ(msg, "seq 5: sig is not base64 of 64 bytes");
+		free(text);
+	}
+	free(signed5);
+	free(l5);
+	keys_wipe(&k);
+}
+
 TEST(verify_names_a_truncated_last_line)
 {
 	char msg[600];
@@ -1143,6 +1180,7 @@ int main(void)
 	RUN(verify_names_a_bad_prev_even_when_the_record_is_validly_signed);
 	RUN(verify_with_the_wrong_key_names_the_key_ids);
 	RUN(verify_refuses_a_record_signed_by_another_key_under_our_key_id);
+	RUN(verify_refuses_a_sig_respelled_with_bytes_above_0x7f);
 	RUN(verify_names_a_truncated_last_line);
 	RUN(verify_names_lines_that_are_not_records);
 	RUN(verify_rejects_duplicate_members_and_members_out_of_place);

@@ -235,6 +235,39 @@ TEST(a_signature_that_is_not_strict_base64_is_refused)
 	free(bad);
 }
 
+/* libsodium 1.0.18's decoder reads every byte from 0x80 up as the digit '/',
+ * so U+00FF (bytes c3 bf) in place of "//" decoded to the same signature: a
+ * second spelling of the line, made without the key, that verified here and
+ * that every other C2SP implementation refuses. */
+TEST(a_signature_respelled_with_bytes_above_0x7f_is_refused)
+{
+	char name[64], text[32], *note = NULL, *slashes = NULL;
+	uint32_t id;
+	uint8_t seed[32];
+	struct ed25519_key k;
+	struct tg_error err;
+	parse_key(peter.signer_key, true, name, sizeof name, &id, seed);
+	crypto_sign_seed_keypair(k.pk, k.sk, seed);
+	keys_key_id(k.pk, k.key_id);
+	/* A text whose signature has "//" in its base64: Ed25519 is
+	   deterministic, and about one text in fifty has one. */
+	for (int i = 0; i < 10000 && !slashes; i++) {
+		free(note);
+		snprintf(text, sizeof text, "text %d\n", i);
+		note = note_sign(text, name, &k, &err);
+		slashes = note ? strstr(strstr(note, EM), "//") : NULL;
+	}
+	CHECK(slashes != NULL);
+	if (slashes) {
+		CHECK(note_verify(note, strlen(note), name, k.pk, NULL, &err) == 0);
+		memcpy(slashes, "\xc3\xbf", 2);
+		CHECK(note_verify(note, strlen(note), name, k.pk, NULL, &err) == -1);
+		CHECK_STREQ(err.msg, "note signature line 1: the signature is not valid base64");
+	}
+	free(note);
+	keys_wipe(&k);
+}
+
 TEST(a_note_signed_under_another_name_has_no_signature_by_the_expected_key)
 {
 	struct tg_error err;
@@ -584,6 +617,21 @@ TEST(malformed_checkpoints_are_refused_with_what_is_wrong)
 	CHECK_STREQ(parse_err("o\r\n5\n" R "\n", 64), "checkpoint has a control character at byte 1");
 }
 
+/* Found by fuzz_note: libsodium 1.0.18 reads every byte from 0x80 up as
+ * the digit '/', so an em dash (3 bytes) parsed as "///" and the body did
+ * not format back to itself; U+00FF (2 bytes) in place of "//" was a second
+ * spelling of the same root. */
+#define ONES "//////////////////////////////////////////8="  /* 32 bytes of 0xff */
+
+TEST(a_checkpoint_root_with_bytes_above_0x7f_is_refused_not_read_as_slashes)
+{
+	CHECK_STREQ(parse_err("broker-1.example\n7\nq83vEjRWeJCrze8SNFZ4" EM "N7xI0VniQq83vEjRWeJA=\n", 64),
+	            "checkpoint root hash is not the base64 of 32 bytes");
+	CHECK_STREQ(parse_err("o\n5\n" ONES "\n", 64), "ok");
+	CHECK_STREQ(parse_err("o\n5\n\xc3\xbf" "////////////////////////////////////////8=\n", 64),
+	            "checkpoint root hash is not the base64 of 32 bytes");
+}
+
 TEST(a_signed_checkpoint_verifies_and_parses_back_end_to_end)
 {
 	merkle_hash leaves[3], root, got;
@@ -618,6 +666,7 @@ int main(void)
 	RUN(a_note_we_sign_verifies_and_has_one_em_dash_signature_line);
 	RUN(a_note_without_the_blank_line_is_refused);
 	RUN(a_signature_that_is_not_strict_base64_is_refused);
+	RUN(a_signature_respelled_with_bytes_above_0x7f_is_refused);
 	RUN(a_note_signed_under_another_name_has_no_signature_by_the_expected_key);
 	RUN(a_signature_line_with_another_key_id_is_not_the_expected_key);
 	RUN(a_signature_by_the_expected_key_over_other_text_rejects_the_note);
@@ -638,6 +687,7 @@ int main(void)
 	RUN(checkpoint_format_refuses_a_small_buffer_and_a_bad_origin);
 	RUN(checkpoint_extension_lines_are_allowed_and_ignored);
 	RUN(malformed_checkpoints_are_refused_with_what_is_wrong);
+	RUN(a_checkpoint_root_with_bytes_above_0x7f_is_refused_not_read_as_slashes);
 	RUN(a_signed_checkpoint_verifies_and_parses_back_end_to_end);
 	keys_wipe(&other);
 	return TEST_SUMMARY();
