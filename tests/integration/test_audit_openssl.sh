@@ -23,7 +23,7 @@ check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name" "command f
 
 writer=$work/audit_writer
 if ! scripts/build-one.sh "$writer" tests/integration/audit_writer.c \
-	src/keys.c src/audit.c src/audit_verify.c src/audit_files.c src/merkle.c src/note.c src/cli_audit.c \
+	src/keys.c src/audit.c src/audit_verify.c src/audit_files.c src/merkle.c src/note.c src/base64.c src/cli_audit.c \
 	src/cli_proof.c src/cli_util.c \
 	src/error.c >"$work/build.log" 2>&1; then
 	cat "$work/build.log"
