@@ -242,6 +242,12 @@ static void flush_redactors(struct call *k);
 static void release_child(struct call *k)
 {
 	struct server *s = k->srv;
+	/* Still open when the child ended at its gate (killed before the
+	   release: the client left, the listener or the watch failed). */
+	if (k->child.gate_fd >= 0) {
+		close(k->child.gate_fd);
+		k->child.gate_fd = -1;
+	}
 	call_unwatch_close(s, &k->w_in, &k->child.stdin_fd);
 	call_unwatch_close(s, &k->w_out, &k->child.stdout_fd);
 	call_unwatch_close(s, &k->w_err, &k->child.stderr_fd);
@@ -1019,7 +1025,10 @@ static void try_release(struct call *k)
 static int take_listener(struct call *k, const unsigned char *hello)
 {
 	if (sandbox_take_listener(&k->child, hello) != 0) {
-		log_error("call", "%s: taking the seccomp listener: %s", k->tool->name, strerror(errno));
+		/* ESRCH: the child is gone already (killed at its gate); its
+		   exit says what happened. */
+		if (errno != ESRCH)
+			log_error("call", "%s: taking the seccomp listener: %s", k->tool->name, strerror(errno));
 		return -1;
 	}
 	k->w_seccomp = (struct watch){ WATCH_CALL_SECCOMP, k->child.notify_fd, k };

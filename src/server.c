@@ -48,6 +48,8 @@
    a failure that lasts (no descriptor left, the host's namespace limit
    reached) must not turn the idle loop into a busy one. */
 #define NETNS_RETRY_MS 1000
+/* While discarded spares wait to be reaped, the loop looks this often. */
+#define GRAVES_POLL_MS 50
 /* After the grace period, how long killed calls have to be reaped. */
 #define DRAIN_REAP_MS 5000
 /* A connection's requests are read while less than OUT_PAUSE of its
@@ -944,6 +946,8 @@ static void commit(struct server *s)
 	}
 	write_checkpoint(s, false);
 	call_release_gated(s);
+	if (s->spares.ngraves)
+		spares_reap(s);
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
@@ -973,6 +977,8 @@ int server_run(struct server *s, struct tg_error *err)
 		accept_resume(s);
 		if (s->accept_paused && (timeout < 0 || timeout > ACCEPT_PAUSE_MS))
 			timeout = ACCEPT_PAUSE_MS;
+		if (s->spares.ngraves && (timeout < 0 || timeout > GRAVES_POLL_MS))
+			timeout = GRAVES_POLL_MS;
 		if (s->draining) {
 			uint64_t now = server_now_ms();
 			if (s->ncalls == 0) {

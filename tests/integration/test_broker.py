@@ -763,6 +763,14 @@ def however_a_call_ends_the_broker_keeps_no_descriptor_of_it():
         wait_until(lambda: len(processes_with(MARK + "-c")) == 2, 10, "the tool running")
         gone.sock.close()
         wait_until(lambda: not processes_with(MARK + "-c"), 5, "its tool gone with it")
+        # Clients that hang up while their call's sandbox is being made:
+        # each child is killed at its gate, before its tool starts.
+        for _ in range(10):
+            gone = b7.client(AGENT_UID)
+            gone.call_async("tools/call", {"name": "sleeper.long", "arguments": {}})
+            gone.sock.close()
+        wait_until(lambda: "the client disconnected" in b7.log().split("sleeper.long for agent:")[-1], 5,
+                   "the last call to end")
         eq(settled_fds(b7.proc.pid), before, "the same descriptors as before the calls")
     finally:
         b7.close()
