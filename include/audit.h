@@ -73,10 +73,14 @@ const char *audit_key_id(const struct audit_log *a);
  * with new records, and at stop.  audit_checkpoint_due says whether one is
  * due now (and in *next_ms when the time-based one will be); the caller
  * (the broker's loop) then calls audit_checkpoint, which writes it
- * atomically (temporary file, fsync, rename).  0 or -1 with err.
+ * atomically (temporary file, fsync, rename).  0 or -1 with err.  After a
+ * failure the next one is due AUDIT_CHECKPOINT_RETRY_MS later, not at once:
+ * a lasting failure (a full disk, no descriptor left) must not be retried
+ * at every turn of the loop.
  */
 #define AUDIT_CHECKPOINT_EVERY_RECORDS 1000
 #define AUDIT_CHECKPOINT_EVERY_MS 10000
+#define AUDIT_CHECKPOINT_RETRY_MS 1000
 bool audit_checkpoint_due(const struct audit_log *a, uint64_t now_ms, uint64_t *next_ms);
 int audit_checkpoint(struct audit_log *a, const char *origin, uint64_t now_ms, struct tg_error *err);
 /*

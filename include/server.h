@@ -105,6 +105,8 @@ struct conn {
 	bool modern;                 /* served per-request (MCP 2026-07-28) requests, not initialized */
 	json_t *listens;             /* open subscriptions/listen requests (mcp.c), or NULL */
 	bool read_closed;            /* peer shut down its write side */
+	bool input_held;             /* requests wait in `in`, unread, until the replies
+	                                queued before them are written (OUT_PAUSE) */
 	bool dead;                   /* closed; freed after the batch */
 	unsigned ncalls;             /* calls in flight */
 	struct call *calls;          /* this connection's calls */
@@ -119,6 +121,16 @@ struct server {
 	int epfd;
 	struct watch listen_w;
 	struct watch signal_w;
+	/* Descriptors from fd_reserved_from on (the last quarter of
+	   RLIMIT_NOFILE) are kept for calls: a connection that would take one is
+	   refused, and idle work waits.  When accept() itself fails for want of
+	   descriptors or memory, the listening socket rests until
+	   accept_resume_ms, and the connections wait in its backlog. */
+	unsigned fd_reserved_from;
+	bool accept_paused;
+	uint64_t accept_resume_ms;
+	uint64_t fd_short_since_ms;  /* when the current shortage began; 0: none */
+	uint64_t fd_short_refused;   /* connections refused during it */
 	bool owns_socket_path;
 	struct config *config;       /* current snapshot; calls hold their own ref */
 	struct audit_log *audit;
@@ -135,11 +147,14 @@ struct server {
 	struct call *grave_calls;
 	struct conn *grave_conns;
 	struct netns_pool netns;     /* fresh network namespaces, made while idle */
+	uint64_t netns_retry_ms;     /* after a failure to make one, not before this */
+	bool netns_failing;          /* that failure was logged */
 	struct cgroup_tree *cgroups; /* the broker's cgroup subtree (maybe kind NONE) */
 	struct cgroup_pool cgpool;   /* call cgroups made and removed while idle */
 	struct spares spares;        /* confined children ready for a next call */
 	uint64_t audit_failed_at_ms, audit_retry_ms;  /* while audit_error is set */
 	bool rotation_warned;        /* audit_rotation_error was logged */
+	bool checkpoint_failing;     /* a failed checkpoint was logged */
 	struct disabled *disabled;   /* the kill switch (disabled.h) */
 	char landlock[96];           /* what Landlock offers here (sandbox_detect) */
 	struct kaudit *kaudit;       /* the kernel's audit log: Landlock refusals by path; or NULL */
@@ -151,6 +166,7 @@ struct server {
 	struct sdnotify notify;      /* systemd's NOTIFY_SOCKET, or inert (sdnotify.h) */
 	bool draining;
 	uint64_t drain_deadline_ms;
+	bool drain_killed;           /* the grace ran out and the calls were killed */
 	bool stop;
 	uint64_t calls_total;        /* tools/call requests that reached a decision */
 	struct metrics *metrics;     /* server_metrics.c */

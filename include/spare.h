@@ -74,6 +74,12 @@ void spares_work_one(struct server *s);
    cgroup go back once it is reaped, which happens later if not at once. */
 void spare_discard(struct server *s, struct spare *sp);
 
+/* Reap the discarded spares that have died by now, and release what they
+   held.  The loop calls it while there are any (spares.ngraves), so that no
+   killed child stays a zombie, holding its pipes and cgroup, until the
+   next call. */
+void spares_reap(struct server *s);
+
 void spares_fini(struct server *s);
 
 #endif

@@ -82,6 +82,7 @@ struct audit_log {
 	char keys_dir[PATH_MAX];
 	char checkpoint_dir[PATH_MAX];
 	uint64_t checkpoint_size, checkpoint_ms;
+	uint64_t checkpoint_retry_ms;  /* after a failed checkpoint, none before this */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -971,24 +972,32 @@ bool audit_checkpoint_due(const struct audit_log *a, uint64_t now_ms, uint64_t *
 {
 	if (a->tree.size == a->checkpoint_size)
 		return false;
-	uint64_t at = a->checkpoint_ms + AUDIT_CHECKPOINT_EVERY_MS;
+	uint64_t at = a->tree.size - a->checkpoint_size >= AUDIT_CHECKPOINT_EVERY_RECORDS ? 0 :
+	              a->checkpoint_ms + AUDIT_CHECKPOINT_EVERY_MS;
+	if (at < a->checkpoint_retry_ms)
+		at = a->checkpoint_retry_ms;
 	if (next_ms)
 		*next_ms = at;
-	return a->tree.size - a->checkpoint_size >= AUDIT_CHECKPOINT_EVERY_RECORDS || now_ms >= at;
+	return now_ms >= at;
 }
 
 int audit_checkpoint(struct audit_log *a, const char *origin, uint64_t now_ms, struct tg_error *err)
 {
 	merkle_hash root;
 	char text[1024], path[PATH_MAX], tmp[PATH_MAX];
-	merkle_compact_root(&a->tree, root);
-	if (checkpoint_format(origin, a->tree.size, root, text, sizeof text) < 0)
-		return tg_err(err, "checkpoint: the origin \"%s\" does not fit", origin);
-	char *note = note_sign(text, origin, &a->key, err);
-	if (!note)
-		return tg_err_prefix(err, "checkpoint");
-	/* Written whole or not at all: a temporary file, fsync'd, renamed. */
+	char *note = NULL;
 	int rc = -1;
+	merkle_compact_root(&a->tree, root);
+	if (checkpoint_format(origin, a->tree.size, root, text, sizeof text) < 0) {
+		tg_err(err, "checkpoint: the origin \"%s\" does not fit", origin);
+		goto out;
+	}
+	note = note_sign(text, origin, &a->key, err);
+	if (!note) {
+		tg_err_prefix(err, "checkpoint");
+		goto out;
+	}
+	/* Written whole or not at all: a temporary file, fsync'd, renamed. */
 	if (snprintf(path, sizeof path, "%s/%llu.note", a->checkpoint_dir,
 	             (unsigned long long)a->tree.size) >= (int)sizeof path ||
 	    snprintf(tmp, sizeof tmp, "%s/.%llu.note.tmp", a->checkpoint_dir,
@@ -1019,6 +1028,8 @@ int audit_checkpoint(struct audit_log *a, const char *origin, uint64_t now_ms, s
 	a->checkpoint_ms = now_ms;
 	rc = 0;
 out:
+	if (rc != 0)
+		a->checkpoint_retry_ms = now_ms + AUDIT_CHECKPOINT_RETRY_MS;
 	free(note);
 	return rc;
 }

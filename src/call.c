@@ -242,6 +242,12 @@ static void flush_redactors(struct call *k);
 static void release_child(struct call *k)
 {
 	struct server *s = k->srv;
+	/* Still open when the child ended at its gate (killed before the
+	   release: the client left, the listener or the watch failed). */
+	if (k->child.gate_fd >= 0) {
+		close(k->child.gate_fd);
+		k->child.gate_fd = -1;
+	}
 	call_unwatch_close(s, &k->w_in, &k->child.stdin_fd);
 	call_unwatch_close(s, &k->w_out, &k->child.stdout_fd);
 	call_unwatch_close(s, &k->w_err, &k->child.stderr_fd);
@@ -739,7 +745,7 @@ static int arm_run_timer(struct call *k)
 	return call_arm_timer(k, left ? left : 1);
 }
 
-static int watch_child(struct call *k)
+static int watch_child(struct call *k, struct tg_error *err)
 {
 	struct server *s = k->srv;
 	k->w_in = (struct watch){ WATCH_CALL_STDIN, k->child.stdin_fd, k };
@@ -750,13 +756,32 @@ static int watch_child(struct call *k)
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	k->w_timer = (struct watch){ WATCH_CALL_TIMER, tfd, k };
 	k->run_deadline_ms = server_now_ms() + k->tool->limits.timeout_ms;
-	if (tfd < 0 || arm_run_timer(k) != 0)
-		return -1;
+	if (tfd < 0)
+		return tg_err_errno(err, "timerfd_create");
+	if (arm_run_timer(k) != 0)
+		return tg_err_errno(err, "timerfd_settime");
 	if (server_watch(s, &k->w_out, EPOLLIN) || server_watch(s, &k->w_err, EPOLLIN) ||
 	    server_watch(s, &k->w_status, EPOLLIN) || server_watch(s, &k->w_pid, EPOLLIN) ||
 	    server_watch(s, &k->w_timer, EPOLLIN) || server_watch(s, &k->w_in, EPOLLOUT))
-		return -1;
+		return tg_err_errno(err, "epoll_ctl");
 	return 0;
+}
+
+/* A child the loop cannot watch would never be seen to exit, and its call
+   never answered: it is killed at its gate (the tool never ran) and reaped
+   here, which takes no longer than the kill. */
+static void end_unwatched(struct call *k, const struct tg_error *why)
+{
+	log_error("call", "%s: cannot supervise the child: %s", k->tool->name, why->msg);
+	snprintf(k->setup_error, sizeof k->setup_error, "the broker could not supervise it (%.200s)",
+	         why->msg);
+	k->setup_len = strlen(k->setup_error);
+	siginfo_t si;
+	if (sandbox_kill(&k->child) == 0)
+		while (waitid(P_PIDFD, (id_t)k->child.pidfd, &si, WEXITED) != 0 && errno == EINTR)
+			;
+	k->exited = true;
+	finish(k);
 }
 
 /* Is the (gated) child still there? */
@@ -820,9 +845,9 @@ void call_spawn_queued(struct server *s)
 			continue;
 		}
 		k->state = CALL_RUNNING;
-		if (watch_child(k) != 0) {
-			log_error("call", "%s: cannot watch the child: %s", k->tool->name, strerror(errno));
-			kill_call(k, "the broker could not supervise it");
+		if (watch_child(k, &err) != 0) {
+			end_unwatched(k, &err);
+			continue;
 		}
 		k->queue_next = s->gated;
 		s->gated = k;
@@ -1000,7 +1025,10 @@ static void try_release(struct call *k)
 static int take_listener(struct call *k, const unsigned char *hello)
 {
 	if (sandbox_take_listener(&k->child, hello) != 0) {
-		log_error("call", "%s: taking the seccomp listener: %s", k->tool->name, strerror(errno));
+		/* ESRCH: the child is gone already (killed at its gate); its
+		   exit says what happened. */
+		if (errno != ESRCH)
+			log_error("call", "%s: taking the seccomp listener: %s", k->tool->name, strerror(errno));
 		return -1;
 	}
 	k->w_seccomp = (struct watch){ WATCH_CALL_SECCOMP, k->child.notify_fd, k };

@@ -30,6 +30,7 @@
 #include "idem.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "paseto.h"
 #include "policy.h"
 #include "server.h"
 
@@ -124,14 +125,22 @@ static void handle_initialize(struct conn *c, const json_t *id, json_t *params)
 		                 "Invalid params: initialize needs a \"protocolVersion\" string");
 		return;
 	}
+	/* A delegation token here is the connection's default for its calls,
+	   kept as long as the connection: no larger than a token can be. */
+	json_t *jtok = json_object_get(json_object_get(params, "_meta"), "toolgate/delegation");
+	if (jtok && (!json_is_string(jtok) || json_string_length(jtok) > PASETO_MAX_TOKEN)) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "Invalid params: _meta[\"toolgate/delegation\"] must be a "
+		         "delegation token, a string of at most %d bytes", PASETO_MAX_TOKEN);
+		conn_reply_error(c, id, JSONRPC_INVALID_PARAMS, msg);
+		return;
+	}
 	/* Per MCP: answer with the client's revision when we speak it, else
 	   with our latest and let the client decide. */
 	const char *ver = mcp_version_supported(want) ? want : MCP_LATEST_VERSION;
 	snprintf(c->protocol_version, sizeof c->protocol_version, "%s", ver);
 	c->initialized = true;
-	/* A delegation token here is the connection's default for its calls. */
-	const char *token = json_string_value(json_object_get(json_object_get(params, "_meta"),
-	                                                      "toolgate/delegation"));
+	const char *token = json_string_value(jtok);
 	free(c->default_token);
 	c->default_token = token ? strdup(token) : NULL;
 	json_t *result = json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s, s:s}, s:s}",

@@ -28,6 +28,9 @@
 #include <unistd.h>
 
 #define DRAIN_MS 1000
+/* accept() failed for want of descriptors or memory: the connection stays
+   queued and the socket readable, so it rests this long (not a busy loop). */
+#define ACCEPT_PAUSE_MS 100
 
 /* ---- the request parser ---- */
 
@@ -244,6 +247,7 @@ struct metrics_http {
 	metrics_http_render_fn render;
 	void *ctx;
 	char address[80];
+	uint64_t accept_resume_ms;   /* 0: listening; else resting until then */
 };
 
 static uint64_t now_ms(void)
@@ -519,8 +523,12 @@ static void accept_all(struct metrics_http *h)
 {
 	for (int i = 0; i < 16; i++) {
 		int fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if ((errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) &&
+			    epoll_ctl(h->epfd, EPOLL_CTL_DEL, h->listen_fd, NULL) == 0)
+				h->accept_resume_ms = now_ms() + ACCEPT_PAUSE_MS;
 			return;
+		}
 		if (h->nconns >= METRICS_HTTP_MAX_CONNS) {
 			send_best_effort(fd, 503);
 			close(fd);
@@ -549,10 +557,20 @@ static void accept_all(struct metrics_http *h)
 	}
 }
 
-/* Close what is past its deadline; arm the timer for the next deadline. */
+/* Close what is past its deadline, listen again after a pause; arm the
+   timer for the next of those. */
 static void expire(struct metrics_http *h)
 {
 	uint64_t now = now_ms(), next = 0;
+	if (h->accept_resume_ms && h->accept_resume_ms <= now) {
+		struct epoll_event le = { .events = EPOLLIN, .data.ptr = &h->listen_tag };
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->listen_fd, &le) == 0)
+			h->accept_resume_ms = 0;
+		else
+			h->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+	}
+	if (h->accept_resume_ms)
+		next = h->accept_resume_ms;
 	for (struct hconn *c = h->conns, *nx; c; c = nx) {
 		nx = c->next;
 		if (c->deadline_ms <= now) {

@@ -707,6 +707,10 @@ int sandbox_answer_seccomp(struct sandbox_child *c, const struct seccomp_program
 		   The pidfd and the id check keep a recycled pid out of reach:
 		   the caller cannot leave the notification except by dying. */
 		int pfd = (int)syscall(SYS_pidfd_open, n.pid, 0);
+		/* Without a pidfd (no descriptor left) the process would wait in
+		   its call until the deadline: the caller ends the whole tool. */
+		if (pfd < 0 && errno != ESRCH)
+			return -1;
 		if (pfd >= 0) {
 			if (ioctl(c->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) == 0 &&
 			    syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,7 +44,24 @@
 #define CGROUP_POOL_TARGET 4
 /* How often a failed audit log is tried again. */
 #define AUDIT_RETRY_MS 1000
-#define OUT_MAX    (64u * 1024 * 1024)  /* a client that stops reading is dropped */
+/* How long the network namespace pool rests after it failed to make one:
+   a failure that lasts (no descriptor left, the host's namespace limit
+   reached) must not turn the idle loop into a busy one. */
+#define NETNS_RETRY_MS 1000
+/* While discarded spares wait to be reaped, the loop looks this often. */
+#define GRAVES_POLL_MS 50
+/* After the grace period, how long killed calls have to be reaped. */
+#define DRAIN_REAP_MS 5000
+/* A connection's requests are read while less than OUT_PAUSE of its
+   replies wait to be written; beyond that they wait in the socket, and a
+   client that pipelines without reading is slowed, not buffered without
+   bound.  Only replies to calls already running can take the queue past
+   it: at OUT_MAX the client is dropped. */
+#define OUT_PAUSE  (1u << 20)
+#define OUT_MAX    (64u * 1024 * 1024)
+/* Buffers larger than this are given back once empty, so that an idle
+   connection that once sent or received a large message holds little. */
+#define IDLE_BUFFER_MAX (256u * 1024)
 
 /* ---- the kernel's audit log (kaudit.h) ---- */
 
@@ -285,8 +303,11 @@ static void conn_update_events(struct conn *c)
 	/* Once the peer has shut down its side, stop asking for EPOLLIN and
 	   EPOLLRDHUP: both stay ready (level-triggered) and would spin the loop
 	   while the client waits for its answers.  EPOLLHUP and EPOLLERR are
-	   reported regardless and still end the connection. */
-	uint32_t ev = (c->read_closed ? 0 : EPOLLIN | EPOLLRDHUP) | (c->want_write ? EPOLLOUT : 0);
+	   reported regardless and still end the connection.
+	   While requests are held (OUT_PAUSE), EPOLLOUT says when the replies
+	   are written and they can be handled. */
+	bool reading = !c->read_closed && !c->input_held;
+	uint32_t ev = (reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->want_write || c->input_held ? EPOLLOUT : 0);
 	struct epoll_event e = { .events = ev, .data.ptr = &c->w };
 	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->w.fd, &e);
 }
@@ -384,6 +405,11 @@ static void conn_flush(struct conn *c)
 	if (c->dead)
 		return;
 	c->out_off = c->out_len = 0;
+	if (c->out_cap > IDLE_BUFFER_MAX) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	if (c->want_write) {
 		c->want_write = false;
 		conn_update_events(c);
@@ -400,11 +426,18 @@ static void reply_oversize(struct conn *c)
 	conn_reply_error(c, NULL, JSONRPC_INVALID_REQUEST, msg);
 }
 
-/* Handle every complete line in the input buffer. */
+/* Handle the complete lines in the input buffer, until the replies waiting
+   to be written reach OUT_PAUSE: then the rest is held (see conn_update_events). */
 static void conn_process_input(struct conn *c)
 {
 	size_t off = 0;
+	bool was_held = c->input_held;
+	c->input_held = false;
 	while (!c->dead) {
+		if (c->out_len - c->out_off >= OUT_PAUSE) {
+			c->input_held = true;
+			break;
+		}
 		const char *line = NULL;
 		size_t len = 0, used = 0;
 		enum frame_kind k = framing_next(&c->framer, c->in + off, c->in_len - off, &line, &len, &used);
@@ -420,6 +453,13 @@ static void conn_process_input(struct conn *c)
 		return;
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
+	if (c->in_len == 0 && c->in_cap > IDLE_BUFFER_MAX) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	if (c->input_held != was_held)
+		conn_update_events(c);
 }
 
 static void conn_on_event(struct conn *c, uint32_t events)
@@ -432,7 +472,12 @@ static void conn_on_event(struct conn *c, uint32_t events)
 		conn_flush(c);
 	if (c->dead)
 		return;
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && !c->read_closed) {
+	/* Held requests go on once the replies before them are written. */
+	if (c->input_held && c->out_off == c->out_len)
+		conn_process_input(c);
+	if (c->dead)
+		return;
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && !c->read_closed && !c->input_held) {
 		if (c->in_cap - c->in_len < READ_CHUNK) {
 			size_t cap = c->in_len + READ_CHUNK;
 			char *n = realloc(c->in, cap);
@@ -468,27 +513,141 @@ static void conn_on_event(struct conn *c, uint32_t events)
 		conn_close(c, "client hung up");
 }
 
+/*
+ * Descriptors run out: every connection is one, and so is each call's pipe,
+ * pidfd, timer and seccomp listener.  A connection whose descriptor lands
+ * in the last quarter of RLIMIT_NOFILE is refused with an error, so that
+ * clients that only connect cannot starve the calls of the others.  When
+ * accept() itself fails for want of descriptors or memory, the connection
+ * stays queued and the listening socket stays readable: asking again at
+ * once would spin the loop, so the socket rests for ACCEPT_PAUSE_MS and the
+ * connections wait in its backlog.  A shortage is logged when it begins and
+ * when it ends, not at every refusal.
+ */
+#define ACCEPT_PAUSE_MS 100
+#define FD_RESERVE_DIVISOR 4
+
+/* Take the hard limit on descriptors (a soft limit of 1024 is for programs
+   that use select()), and keep a quarter of it for calls. */
+static void fd_limits_init(struct server *s)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		s->fd_reserved_from = UINT_MAX;
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	rlim_t cur = rl.rlim_cur > UINT_MAX ? UINT_MAX : rl.rlim_cur;
+	s->fd_reserved_from = (unsigned)(cur - cur / FD_RESERVE_DIVISOR);
+}
+
+/* Is the lowest free descriptor still below the reserved quarter? */
+static bool fds_to_spare(const struct server *s)
+{
+	int fd = fcntl(s->epfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return (unsigned)fd < s->fd_reserved_from;
+}
+
+static unsigned long long fd_soft_limit(void)
+{
+	struct rlimit rl;
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (unsigned long long)rl.rlim_cur : 0;
+}
+
+static void fd_shortage_begin(struct server *s, const char *what)
+{
+	s->fd_short_refused++;
+	if (s->fd_short_since_ms)
+		return;
+	s->fd_short_since_ms = server_now_ms();
+	log_warn("conn", "%s (RLIMIT_NOFILE %llu; %u connections, %u calls in flight); until "
+	         "connections are accepted again this is not logged again", what, fd_soft_limit(),
+	         s->nconns, s->ncalls);
+}
+
+static void fd_shortage_end(struct server *s)
+{
+	if (!s->fd_short_since_ms)
+		return;
+	log_info("conn", "accepting connections again after %llu ms; %llu were refused or waited "
+	         "meanwhile", (unsigned long long)(server_now_ms() - s->fd_short_since_ms),
+	         (unsigned long long)s->fd_short_refused);
+	s->fd_short_since_ms = 0;
+	s->fd_short_refused = 0;
+}
+
+static void accept_pause(struct server *s, int e)
+{
+	char what[200];
+	snprintf(what, sizeof what, "accept: %s: new connections wait in the socket's backlog",
+	         strerror(e));
+	fd_shortage_begin(s, what);
+	server_unwatch(s, &s->listen_w);
+	s->accept_paused = true;
+	s->accept_resume_ms = server_now_ms() + ACCEPT_PAUSE_MS;
+}
+
+/* At the top of each loop iteration: listen again once the pause is over. */
+static void accept_resume(struct server *s)
+{
+	if (!s->accept_paused || server_now_ms() < s->accept_resume_ms)
+		return;
+	s->accept_paused = false;
+	if (s->listen_w.fd >= 0 && server_watch(s, &s->listen_w, EPOLLIN) != 0)
+		accept_pause(s, errno);
+}
+
+/* Tell a client why it is not served, and hang up.  What it sent is read
+   first: a Unix socket closed with unread data resets its peer, which then
+   loses the reason and sees only ECONNRESET. */
+static void refuse_client(int fd, uid_t uid, const char *msg)
+{
+	size_t len;
+	char *line = jsonrpc_error_line(NULL, JSONRPC_SERVER_BUSY, msg, NULL, &len);
+	if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("conn", "refusing uid %u: %s", (unsigned)uid, strerror(errno));
+	free(line);
+	shutdown(fd, SHUT_WR);
+	char sink[16384];
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+		;
+	close(fd);
+}
+
 static void accept_clients(struct server *s)
 {
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(s->listen_w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+				accept_pause(s, errno);
 			return;
+		}
 		struct ucred cr;
 		socklen_t sl = sizeof cr;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) != 0) {
 			close(fd);
 			continue;
 		}
+		char msg[200];
 		if (s->nconns >= s->opt.max_conns) {
-			size_t len;
-			char msg[128];
 			snprintf(msg, sizeof msg, "too many connections (limit %u); try again later", s->opt.max_conns);
-			char *line = jsonrpc_error_line(NULL, JSONRPC_SERVER_BUSY, msg, NULL, &len);
-			if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				log_warn("conn", "refusing uid %u: %s", (unsigned)cr.uid, strerror(errno));
-			free(line);
-			close(fd);
+			refuse_client(fd, cr.uid, msg);
+			continue;
+		}
+		if ((unsigned)fd >= s->fd_reserved_from) {
+			fd_shortage_begin(s, "refusing new connections: the last quarter of the broker's "
+			                     "descriptors is kept for calls");
+			snprintf(msg, sizeof msg, "the broker is short of file descriptors (RLIMIT_NOFILE %llu, "
+			         "a quarter kept for calls); try again later", fd_soft_limit());
+			refuse_client(fd, cr.uid, msg);
 			continue;
 		}
 		struct conn *c = calloc(1, sizeof *c);
@@ -512,6 +671,7 @@ static void accept_clients(struct server *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		fd_shortage_end(s);
 	}
 }
 
@@ -618,6 +778,7 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 	if (sdnotify_open(&s->notify, server_now_ms(), &nerr) != 0)
 		log_warn("broker", "not notifying systemd: %s", nerr.msg);
 
+	fd_limits_init(s);
 	s->config = config_load(o->config_dir, err);
 	if (!s->config)
 		return -1;
@@ -755,8 +916,15 @@ static void write_checkpoint(struct server *s, bool at_stop)
 		return;
 	if (!audit_checkpoint_due(s->audit, at_stop ? UINT64_MAX : now, &next))
 		return;
-	if (audit_checkpoint(s->audit, s->opt.broker_id, now, &err) != 0)
-		log_warn("audit", "checkpoint: %s", err.msg);
+	if (audit_checkpoint(s->audit, s->opt.broker_id, now, &err) == 0) {
+		if (s->checkpoint_failing)
+			log_info("audit", "checkpoints are written again");
+		s->checkpoint_failing = false;
+	} else if (!s->checkpoint_failing || at_stop) {
+		log_warn("audit", "checkpoint: %s (tried again every %u ms; not logged again until it "
+		         "works)", err.msg, AUDIT_CHECKPOINT_RETRY_MS);
+		s->checkpoint_failing = true;
+	}
 }
 
 /* The commit phase of one iteration (see server.h). */
@@ -778,6 +946,8 @@ static void commit(struct server *s)
 	}
 	write_checkpoint(s, false);
 	call_release_gated(s);
+	if (s->spares.ngraves)
+		spares_reap(s);
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
@@ -804,14 +974,26 @@ int server_run(struct server *s, struct tg_error *err)
 		try_audit_recovery(s);
 		if (s->audit_error[0] && (timeout < 0 || timeout > AUDIT_RETRY_MS))
 			timeout = AUDIT_RETRY_MS;
+		accept_resume(s);
+		if (s->accept_paused && (timeout < 0 || timeout > ACCEPT_PAUSE_MS))
+			timeout = ACCEPT_PAUSE_MS;
+		if (s->spares.ngraves && (timeout < 0 || timeout > GRAVES_POLL_MS))
+			timeout = GRAVES_POLL_MS;
 		if (s->draining) {
 			uint64_t now = server_now_ms();
 			if (s->ncalls == 0) {
 				break;
 			}
+			if (now >= s->drain_deadline_ms && s->drain_killed) {
+				/* Killed, and still not reaped: stop without them. */
+				log_error("broker", "%u calls did not end within %u ms of being killed; "
+				          "stopping without their end records", s->ncalls, DRAIN_REAP_MS);
+				break;
+			}
 			if (now >= s->drain_deadline_ms) {
 				call_kill_all(s, "the broker is stopping and the grace period ran out");
-				s->drain_deadline_ms = now + 5000; /* reaping; then give up */
+				s->drain_killed = true;
+				s->drain_deadline_ms = now + DRAIN_REAP_MS;
 			}
 			int drain_wait = (int)(s->drain_deadline_ms > now ? s->drain_deadline_ms - now : 0) + 1;
 			if (timeout < 0 || drain_wait < timeout)
@@ -824,11 +1006,14 @@ int server_run(struct server *s, struct tg_error *err)
 			if (timeout < 0 || wait < (uint64_t)timeout)
 				timeout = (int)wait;
 		}
-		/* With nothing else to do, make a network namespace for a later
-		   call (see sandbox.h); never while events wait. */
-		bool idle_work = !s->draining && (netns_pool_wants_more(&s->netns) ||
-		                                  cgroup_pool_has_work(&s->cgpool) ||
-		                                  spares_have_work(s));
+		/* With nothing else to do, make a network namespace, a cgroup or a
+		   spare sandbox for a later call (see sandbox.h); never while events
+		   wait, and never out of the descriptors kept for calls.  Removing
+		   spent cgroups gives descriptors back: that is always done. */
+		bool netns_work = netns_pool_wants_more(&s->netns) && server_now_ms() >= s->netns_retry_ms;
+		bool making = netns_work || cgroup_pool_has_work(&s->cgpool) || spares_have_work(s);
+		bool room = making && fds_to_spare(s);
+		bool idle_work = !s->draining && (room || s->cgpool.nspent > 0);
 		int n = epoll_wait(s->epfd, ev, 64, idle_work ? 0 : timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -837,13 +1022,20 @@ int server_run(struct server *s, struct tg_error *err)
 		}
 		if (n == 0 && idle_work) {
 			struct tg_error perr;
-			if (spares_have_work(s)) {
+			if (room && spares_have_work(s)) {
 				spares_work_one(s);
-			} else if (cgroup_pool_has_work(&s->cgpool)) {
+			} else if (cgroup_pool_has_work(&s->cgpool)) {   /* spent ones first */
 				if (cgroup_pool_work_one(&s->cgpool, &perr) != 0)
 					log_warn("sandbox", "cgroup pool: %s", perr.msg);
 			} else if (netns_pool_fill_one(&s->netns, &perr) != 0) {
-				log_warn("sandbox", "network namespace pool: %s", perr.msg);
+				s->netns_retry_ms = server_now_ms() + NETNS_RETRY_MS;
+				if (!s->netns_failing)
+					log_warn("sandbox", "network namespace pool: %s (tried again while idle, "
+					         "at most every %u ms; not logged again until it works)", perr.msg,
+					         NETNS_RETRY_MS);
+				s->netns_failing = true;
+			} else {
+				s->netns_failing = false;
 			}
 			continue;
 		}

@@ -7,7 +7,9 @@ import re
 import time
 import shutil
 import signal
+import socket
 import tempfile
+import threading
 
 from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, processes_with, run, summary,
                    test, text_of, tool_file, wait_until)
@@ -180,10 +182,25 @@ def pipelined_calls_on_one_connection_all_get_their_own_answer():
     eq(c.wait(ids[4])["result"], {})
 
 
-def broker_cpu_seconds():
-    with open("/proc/%d/stat" % b.proc.pid) as f:
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_cpu_seconds():
+    return cpu_seconds(b.proc.pid)
+
+
+def cpu_used_in(pid, seconds):
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return cpu_seconds(pid) - before
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
 @test
@@ -197,6 +214,45 @@ def a_half_closed_client_gets_its_answer_and_the_broker_does_not_spin_meanwhile(
     contains(text_of(r["result"]), "timed out after 600 ms")
     if used > 0.2:
         raise AssertionError("the broker used %.2f s of CPU while waiting 0.6 s" % used)
+
+
+@test
+def a_client_that_pipelines_without_reading_is_slowed_not_buffered_and_loses_nothing():
+    c = b.client(0)
+    one = len(json.dumps(c.request("tools/list")))
+    n = (72 << 20) // one + 1            # replies worth more than the 64 MiB drop limit
+    req = b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"tools/list"}\n' % i for i in range(n))
+    rss0, peak, sent = rss_kib(b.proc.pid), 0, 0
+    c.sock.setblocking(False)
+    deadline = time.time() + 3
+    while sent < len(req) and time.time() < deadline:   # write, never read
+        try:
+            sent += c.sock.send(req[sent:sent + 65536])
+        except BlockingIOError:
+            time.sleep(0.01)
+        peak = max(peak, rss_kib(b.proc.pid))
+    time.sleep(0.3)
+    peak = max(peak, rss_kib(b.proc.pid))
+    if peak - rss0 > 16 << 10:
+        raise AssertionError("the broker's RSS grew by %d KiB for a client that does not read" % (peak - rss0))
+    if sent == len(req):
+        raise AssertionError("the broker read all %d requests of a client that does not read" % n)
+    # The client reads at last: every request it got through is answered.
+    t = threading.Thread(target=lambda: c.sock.sendall(req[sent:]))
+    c.sock.setblocking(True)
+    t.start()
+    chunks, lines = [], 0
+    c.sock.settimeout(30)
+    while lines < n:
+        chunk = c.sock.recv(1 << 20)
+        if not chunk:
+            raise AssertionError("the broker hung up after %d of %d replies" % (lines, n))
+        chunks.append(chunk)
+        lines += chunk.count(b"\n")
+    t.join()
+    replies = b"".join(chunks).split(b"\n")
+    eq([json.loads(replies[i])["id"] for i in (0, n // 2, n - 1)], [0, n // 2, n - 1])
+    eq(c.request("ping")["result"], {})
 
 
 @test
@@ -707,9 +763,146 @@ def however_a_call_ends_the_broker_keeps_no_descriptor_of_it():
         wait_until(lambda: len(processes_with(MARK + "-c")) == 2, 10, "the tool running")
         gone.sock.close()
         wait_until(lambda: not processes_with(MARK + "-c"), 5, "its tool gone with it")
+        # Clients that hang up while their call's sandbox is being made:
+        # each child is killed at its gate, before its tool starts.
+        for _ in range(10):
+            gone = b7.client(AGENT_UID)
+            gone.call_async("tools/call", {"name": "sleeper.long", "arguments": {}})
+            gone.sock.close()
+        wait_until(lambda: "the client disconnected" in b7.log().split("sleeper.long for agent:")[-1], 5,
+                   "the last call to end")
         eq(settled_fds(b7.proc.pid), before, "the same descriptors as before the calls")
     finally:
         b7.close()
+
+
+@test
+def connections_past_the_descriptor_limit_are_refused_with_a_reason_and_calls_go_on():
+    b8 = Broker([TOOLS[0]], POLICY, nofile=128)
+    flood = []
+    try:
+        b8.start()
+        c = b8.client(0)
+        eq(c.call("echo", {"msg": "before"})["isError"], False)
+        for _ in range(150):
+            flood.append(socket.socket(socket.AF_UNIX))
+            flood[-1].connect(b8.socket)
+        time.sleep(0.5)
+        used = cpu_used_in(b8.proc.pid, 1)
+        if used > 0.3:
+            raise AssertionError("the broker used %.2f s of CPU in 1 s, over its descriptor limit" % used)
+        flood[-1].settimeout(5)
+        eq(json.loads(flood[-1].recv(4096))["error"], {"code": -32000, "message":
+           "the broker is short of file descriptors (RLIMIT_NOFILE 128, a quarter kept for calls); "
+           "try again later"})
+        r = c.call("echo", {"msg": "during"})
+        eq(r["isError"], False, "the quarter kept for calls is there: " + text_of(r))
+        for f in flood:
+            f.close()
+        eq(b8.client(0).call("echo", {"msg": "after"})["isError"], False)
+        log = b8.log()
+        eq(log.count("refusing new connections: the last quarter of the broker's descriptors is "
+                     "kept for calls (RLIMIT_NOFILE 128;"), 1, "logged once, not per refusal")
+        contains(log, "info conn: accepting connections again after")
+    finally:
+        for f in flood:
+            f.close()
+        b8.close()
+
+
+@test
+def when_descriptors_run_out_each_call_gets_a_clear_error_and_the_broker_recovers():
+    # Calls held for approval hold one descriptor each (their deadline
+    # timer): held calls fill the broker's descriptors exactly.
+    gate_dir = tempfile.mkdtemp(prefix="tg-gate-", dir="/var/tmp")
+    os.chmod(gate_dir, 0o755)
+    go = os.path.join(gate_dir, "go-" + MARK)
+    prof = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "sandbox", "default.json")))
+    prof["syscalls"].append({"names": ["ptrace"], "action": "SCMP_ACT_KILL_PROCESS"})
+    late = tool_file("late.kill", ["/bin/sh", "-c", "while [ ! -e %s ]; do sleep 0.05; done; exec %s ptrace"
+                                   % (go, T("badsys"))], profile="killer", limits={"timeout_ms": 20000})
+    late["sandbox"]["read_paths"] = ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", TEST_TOOLS,
+                                     gate_dir]
+    policy = {"principals": {"root-tests": {"uids": [0]}, "ops": {"uids": [OPS_UID]}},
+              "rules": [{"id": "run", "effect": "permit", "agents": ["root-tests"],
+                         "tools": ["echo", "late.kill"]},
+                        {"id": "hold", "effect": "approve", "agents": ["root-tests"], "tools": ["hold"],
+                         "approvers": ["ops"], "deadline_seconds": 120}]}
+    b9 = Broker([TOOLS[0], tool_file("hold", [T("echo-args")]), late], policy, profiles={"killer": prof},
+                nofile=160, args=["--metrics-listen", "127.0.0.1:0"])
+    holders, waiting = [], []
+    try:
+        b9.start()
+        port = int(re.search(r"serving metrics on http://127\.0\.0\.1:(\d+)/", b9.log()).group(1))
+        c = b9.client(0)
+        eq(c.call("echo", {"msg": "warm"})["isError"], False)
+        wait_until(lambda: c.request("toolgate/status")["result"]["spares"]["ready"] == 2, 10, "two spares")
+        late_id = c.call_async("tools/call", {"name": "late.kill", "arguments": {}})
+        wait_until(lambda: processes_with(go), 10, "late.kill waiting for its go")
+        holders = [b9.client(0) for _ in range(8)]
+        inflight = {h: 0 for h in holders}
+
+        def exhaust():
+            for h in holders:
+                n = 16 - inflight[h]
+                for _ in range(n):
+                    h.call_async("tools/call", {"name": "hold", "arguments": {}})
+                refused = []
+                while not h.silent_for(0.3):   # a held call says nothing; a refused one answers
+                    refused.append(h.read_msg())
+                inflight[h] += n - len(refused)
+                if refused:
+                    eq(text_of(refused[-1]["result"]), "toolgate refused the call to hold: the broker "
+                       "could not set the approval deadline")
+                    return
+            raise AssertionError("the broker's descriptors did not run out")
+
+        exhaust()
+        # The call adopts a spare sandbox, and gets no descriptor to watch it with.
+        r = c.wait(c.call_async("tools/call", {"name": "echo", "arguments": {"msg": "starved"}}), 10)["result"]
+        eq((r["isError"], r["_meta"]["toolgate/execution"]["status"]),
+           (True, "the sandbox could not start the tool: the broker could not supervise it "
+                  "(timerfd_create: Too many open files)"))
+        time.sleep(0.3)
+        exhaust()
+        # A client, and a metrics scraper, that cannot be accepted now wait without a busy loop.
+        waiting.append(socket.socket(socket.AF_UNIX))
+        waiting[0].connect(b9.socket)
+        waiting[0].sendall(b'{"jsonrpc":"2.0","id":"w","method":"ping"}\n')
+        waiting.append(socket.create_connection(("127.0.0.1", port)))
+        waiting[1].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        used = cpu_used_in(b9.proc.pid, 1)
+        if used > 0.3:
+            raise AssertionError("the broker used %.2f s of CPU in 1 s, out of descriptors" % used)
+        # A refused system call that cannot be answered ends the tool at once.
+        open(go, "w").close()
+        r = c.wait(late_id, 10)["result"]
+        eq(r["_meta"]["toolgate/execution"]["status"], "the broker could not answer its refused "
+           "system call; the tool and every process it started were killed")
+        for h in holders:
+            h.close()
+        for w in waiting:
+            w.settimeout(10)
+        eq(json.loads(waiting[0].recv(4096)), {"jsonrpc": "2.0", "id": "w", "result": {}})
+        contains(waiting[1].recv(4096).decode(), "HTTP/1.1 200")
+        eq(c.call("echo", {"msg": "recovered"})["isError"], False)
+        log = b9.log()
+        eq(log.count("accept: Too many open files: new connections wait in the socket's backlog"), 1)
+        contains(log, "info conn: accepting connections again after")
+        if log.count("network namespace pool") > 1:
+            raise AssertionError("the namespace pool's failure is logged again and again")
+        ends = [x for x in b9.records() if x["event"] == "exec_end"]
+        contains([x["reason"] for x in ends if x["tool"] == "echo"],
+                 "the sandbox could not start the tool: the broker could not supervise it "
+                 "(timerfd_create: Too many open files)")
+        p = run([TOOLGATE, "audit", "verify", b9.audit_log, "--key", b9.audit_pub])
+        eq(p.returncode, 0, p.stdout + p.stderr)
+        eq(b9.stop(timeout=20), 0)
+    finally:
+        for s in holders + waiting:
+            s.close()
+        shutil.rmtree(gate_dir, ignore_errors=True)
+        b9.close()
 
 
 @test

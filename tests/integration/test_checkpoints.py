@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 
 from tglib import REPO, Broker, TEST_TOOLS, TOOLGATE, contains, eq, run, summary, test, tool_file
 
@@ -253,6 +254,40 @@ def a_log_in_segments_verifies_shows_and_proves_as_one_directory():
     eq(p.returncode, 1)
     sb.close()
 
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@test
+def a_checkpoint_that_cannot_be_written_is_tried_again_each_second_not_in_a_busy_loop():
+    fb = Broker([tool_file("denied", [T("echo-args")])], POLICY)
+    # The first checkpoint (of the two start records) cannot be put where
+    # its temporary file goes: a directory is in the way.
+    blocker = os.path.join(fb.state, "audit", "checkpoints", ".2.note.tmp")
+    os.makedirs(blocker)
+    try:
+        fb.start()
+        before = cpu_seconds(fb.proc.pid)
+        time.sleep(1.5)
+        used = cpu_seconds(fb.proc.pid) - before
+        if used > 0.3:
+            raise AssertionError("the broker used %.2f s of CPU in 1.5 s on a failing checkpoint" % used)
+        log = fb.log()
+        eq(log.count("warn audit: "), 1, log[-2000:])
+        contains(log, "warn audit: checkpoint: %s: cannot write: Is a directory (tried again every "
+                      "1000 ms; not logged again until it works)" % blocker)
+        os.rmdir(blocker)
+        cpdir = os.path.dirname(blocker)
+        deadline = time.time() + 5
+        while not os.listdir(cpdir) and time.time() < deadline:
+            time.sleep(0.05)
+        eq(os.listdir(cpdir), ["2.note"])
+        contains(fb.log(), "info audit: checkpoints are written again")
+    finally:
+        fb.close()
 
 b.close()
 summary()

@@ -197,6 +197,19 @@ def a_token_given_at_initialize_is_the_connections_default():
 
 
 @test
+def a_token_at_initialize_that_cannot_be_one_is_refused_there():
+    # Not silently dropped (the calls would then fail for want of a token),
+    # and not kept for the connection's life whatever its size.
+    for bad in (5, None, "v4.public." + "A" * 9000):
+        c = b.client(BOT, init=False)
+        r = c.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                     "_meta": {"toolgate/delegation": bad}})
+        eq(r["error"], {"code": -32602, "message": "Invalid params: _meta[\"toolgate/delegation\"] must "
+                        "be a delegation token, a string of at most 8192 bytes"})
+        c.close()
+
+
+@test
 def a_restart_does_not_reopen_a_replay():
     tok = mint(key="once", kid="once")
     eq(refund(tok)["isError"], False)

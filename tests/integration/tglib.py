@@ -8,6 +8,7 @@ the connected socket back over SCM_RIGHTS.
 """
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -69,7 +70,7 @@ def tool_file(name, command, effect="read", limits=None, profile="default", sche
 class Broker:
     """A toolgated on a temporary config dir, state dir and socket."""
 
-    def __init__(self, tools, policy, profiles=None, args=(), env=None, run_uid=None):
+    def __init__(self, tools, policy, profiles=None, args=(), env=None, run_uid=None, nofile=None):
         self.dir = tempfile.mkdtemp(prefix="tg-it-")
         os.chmod(self.dir, 0o755)
         self.config = os.path.join(self.dir, "config")
@@ -92,6 +93,8 @@ class Broker:
         # run_uid: run toolgated as this ordinary uid (rootless mode); its
         # directories are then its own.
         self.run_uid = run_uid
+        # nofile: run toolgated with this RLIMIT_NOFILE (soft and hard).
+        self.nofile = nofile
 
     def write_tool(self, t):
         with open(os.path.join(self.config, "tools.d", t["name"] + ".json"), "w") as f:
@@ -112,7 +115,7 @@ class Broker:
         self.proc = subprocess.Popen(
             prefix + [TOOLGATED, "--config-dir", self.config, "--state-dir", self.state,
                       "--socket", self.socket, "--broker-id", "test-broker", "--foreground"] + self.args,
-            stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
+            stdout=subprocess.DEVNULL, stderr=self.stderr, env=env, preexec_fn=self._limits)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -125,6 +128,10 @@ class Broker:
             except OSError:
                 time.sleep(0.02)
         raise AssertionError("toolgated did not listen within 20 s:\n" + self.log())
+
+    def _limits(self):
+        if self.nofile:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def log(self):
         with open(self.stderr_path, "rb") as f:
