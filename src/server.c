@@ -313,17 +313,25 @@ static void conn_close(struct conn *c, const char *why)
 	s->grave_conns = c;
 }
 
+/* Close c at this batch's commit (see conn_send in server.h); nothing more
+   is sent to it or read from it until then. */
+static void conn_close_later(struct conn *c, const char *why)
+{
+	if (!c->close_reason)
+		c->close_reason = why;
+}
+
 void conn_send(struct conn *c, char *line, size_t len)
 {
 	if (!line)
 		return;
-	if (c->dead) {
+	if (c->dead || c->close_reason) {
 		free(line);
 		return;
 	}
 	if (c->out_len - c->out_off + len > OUT_MAX) {
 		free(line);
-		conn_close(c, "the client does not read its replies");
+		conn_close_later(c, "the client does not read its replies");
 		return;
 	}
 	if (c->out_off && c->out_off == c->out_len)
@@ -335,7 +343,7 @@ void conn_send(struct conn *c, char *line, size_t len)
 		char *n = realloc(c->out, cap);
 		if (!n) {
 			free(line);
-			conn_close(c, "out of memory for replies");
+			conn_close_later(c, "out of memory for replies");
 			return;
 		}
 		c->out = n;
@@ -404,7 +412,7 @@ static void reply_oversize(struct conn *c)
 static void conn_process_input(struct conn *c)
 {
 	size_t off = 0;
-	while (!c->dead) {
+	while (!c->dead && !c->close_reason) {
 		const char *line = NULL;
 		size_t len = 0, used = 0;
 		enum frame_kind k = framing_next(&c->framer, c->in + off, c->in_len - off, &line, &len, &used);
@@ -452,7 +460,8 @@ static void conn_on_event(struct conn *c, uint32_t events)
 			c->read_closed = true;
 			const char *line = NULL;
 			size_t len = 0;
-			if (framing_finish(&c->framer, c->in, c->in_len, &line, &len) == FRAME_LINE)
+			if (framing_finish(&c->framer, c->in, c->in_len, &line, &len) == FRAME_LINE &&
+			    !c->close_reason)
 				mcp_handle_line(c, line, len); /* a last line without newline */
 			c->in_len = 0;
 			if (!c->dead) {
@@ -762,6 +771,13 @@ static void write_checkpoint(struct server *s, bool at_stop)
 /* The commit phase of one iteration (see server.h). */
 static void commit(struct server *s)
 {
+	/* First, so that the calls of a connection closed now are settled in
+	   this commit (a queued one is finished by the spawn below). */
+	for (struct conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->close_reason)
+			conn_close(c, c->close_reason);
+	}
 	call_spawn_queued(s);
 	if (audit_pending(s->audit)) {
 		struct tg_error err;
@@ -780,7 +796,9 @@ static void commit(struct server *s)
 	call_release_gated(s);
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
-		if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
+		if (c->close_reason)
+			conn_close(c, c->close_reason);
+		else if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
 			conn_flush(c);
 	}
 	free_graveyards(s);

@@ -1,13 +1,18 @@
 """Approvals and rate limits end to end: a call an approve rule holds waits
 for a human principal (another uid), who lists and decides it with the real
 CLI; self-approval is refused; deadlines deny; cancellation withdraws; a
-restart refuses what was pending; all of it is audited.  A rate limit of N
-lets exactly N calls through per window, and its counters survive a reload."""
+restart refuses what was pending; all of it is audited; an agent that stops
+reading its replies is cut off without its held call ending twice.  A rate
+limit of N lets exactly N calls through per window, and its counters survive
+a reload."""
+import fcntl
 import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
+import termios
 import time
 
 from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, run, summary, test, text_of,
@@ -20,7 +25,9 @@ SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"},
           "required": ["order_id", "amount_cents"], "additionalProperties": False}
 TOOLS = [tool_file("refund.issue", [T("echo-args")], effect="write", schema=SCHEMA),
          tool_file("refund.quick", [T("echo-args")], effect="write", schema=SCHEMA),
-         tool_file("kb.search", [T("echo-args")])]
+         tool_file("kb.search", [T("echo-args")]),
+         # Its tools/list entry is 200 KB: a few hundred unread lists fill a client's 64 MiB.
+         tool_file("kb.big", [T("echo-args")], description="b" * 200000)]
 POLICY = {
     "principals": {"support-bot": {"uids": [BOT]}, "support-lead": {"uids": [LEAD]}},
     "rules": [
@@ -156,6 +163,75 @@ def cancelling_a_held_call_withdraws_the_request():
     eq((w["approval_id"], w["decision"], w["reason"]),
        (aid, "withdrawn", "cancelled by the client (user left)"))
     eq(cli_as(LEAD, "approvals", "approve", aid).returncode, 1)
+
+
+OUT_MAX = 64 << 20   # what the broker keeps of replies a client has not read
+
+
+def unread(c):
+    """Bytes the broker sent that c has not read yet (in c's socket)."""
+    return struct.unpack("i", fcntl.ioctl(c.sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+
+
+def request_line(n, method):
+    return b'{"jsonrpc":"2.0","id":"f%06d","method":"%s"}\n' % (n, method.encode())
+
+
+def reply_size(c, method):
+    """The exact size of the reply line to request_line(0, method)."""
+    c.send_raw(request_line(0, method))
+    while b"\n" not in c.buf:
+        c.buf += c.sock.recv(1 << 20)
+    line, c.buf = c.buf.split(b"\n", 1)
+    return len(line) + 1
+
+
+@test
+def an_agent_that_stops_reading_is_cut_off_and_its_held_call_ends_once():
+    # The refusal that ends the held call is the reply that takes the
+    # agent's unread replies past the limit: the connection is dropped at
+    # the end of that batch, and the call ends once (one approval record,
+    # the broker lives on).
+    probe = b.client(BOT)
+    size = {m: reply_size(probe, m) for m in ("tools/list", "ping")}
+    c, id = hold()
+    wait_until(lambda: len(pending()) == 1, 5, "listed")
+    aid = pending()[0]["id"]
+    sent, n = 0, 0
+
+    def send(method, count):
+        nonlocal sent, n
+        c.send_raw(b"".join(request_line(n + i, method) for i in range(count)))
+        n, sent = n + count, sent + count * size[method]
+
+    def room():
+        # What the broker may still queue for c, once it has answered
+        # everything sent (c's socket then stays as full as it gets).
+        last = None
+        while True:
+            time.sleep(0.2)
+            now = unread(c)
+            if now == last:
+                return OUT_MAX - (sent - now)
+            last = now
+
+    while sent - unread(c) + size["tools/list"] < OUT_MAX - 200000:
+        send("tools/list", 1)
+    # Leave 101 to 144 bytes: less than the denial's reply, more than a ping's.
+    while room() > 144:
+        send("ping", -(-(room() - 144) // size["ping"]))
+    assert room() > 100, room()
+    p = cli_as(LEAD, "approvals", "deny", aid, "--reason", "no")
+    eq(p.returncode, 0, p.stderr)
+    wait_until(lambda: "the client does not read its replies" in b.log(), 5, "the agent cut off")
+    c.close()
+    eq(b.proc.poll(), None, "the broker runs on")
+    eq(probe.request("ping")["result"], {})
+    ap = [x["decision"] for x in b.records() if x["event"] == "approval" and x["approval_id"] == aid]
+    eq(ap, ["denied"])
+    st = probe.request("toolgate/status")["result"]
+    eq(st["calls_in_flight"], 0)
+    probe.close()
 
 
 @test
