@@ -484,7 +484,7 @@ int call_start_and_queue(struct call *k)
 		}
 	}
 	/* Its next call should find a spare too. */
-	spares_want(k->srv, t);
+	spares_want(k->srv, k->cfg, t);
 	json_t *argv = json_array();
 	for (char **a = t->argv; *a; a++)
 		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));

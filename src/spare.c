@@ -54,9 +54,9 @@ bool spares_take(struct server *s, const struct tool *t, struct spare *out)
 	return false;
 }
 
-void spares_want(struct server *s, const struct tool *t)
+void spares_want(struct server *s, const struct config *cfg, const struct tool *t)
 {
-	if (s->spares.want == t && s->spares.want_cfg == s->config)
+	if (cfg != s->config || (s->spares.want == t && s->spares.want_cfg == s->config))
 		return;
 	if (s->spares.want_cfg)
 		config_unref(s->spares.want_cfg);

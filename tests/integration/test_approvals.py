@@ -2,9 +2,10 @@
 for a human principal (another uid), who lists and decides it with the real
 CLI; self-approval is refused; deadlines deny; cancellation withdraws; a
 restart refuses what was pending; all of it is audited; an agent that stops
-reading its replies is cut off without its held call ending twice.  A rate
-limit of N lets exactly N calls through per window, and its counters survive
-a reload."""
+reading its replies is cut off without its held call ending twice; a call
+approved after a reload makes no spare of the replaced tool.  A rate limit
+of N lets exactly N calls through per window, and its counters survive a
+reload."""
 import fcntl
 import json
 import os
@@ -63,6 +64,13 @@ def hold(amount=20000, tool="refund.issue", progress=None):
 def pending(uid=LEAD):
     c = b.client(uid)
     r = c.request("toolgate/approvals/list")["result"]["approvals"]
+    c.close()
+    return r
+
+
+def spares():
+    c = b.client(LEAD)
+    r = c.request("toolgate/status")["result"]["spares"]
     c.close()
     return r
 
@@ -232,6 +240,28 @@ def an_agent_that_stops_reading_is_cut_off_and_its_held_call_ends_once():
     st = probe.request("toolgate/status")["result"]
     eq(st["calls_in_flight"], 0)
     probe.close()
+
+
+@test
+def a_call_approved_after_a_reload_makes_no_spare_of_the_replaced_tool():
+    # The approved call runs under the snapshot it was decided in; spares
+    # are only ever made for the current configuration's tools.
+    c, id = hold()
+    wait_until(lambda: len(pending()) == 1, 5, "listed")
+    n = len(b.records())
+    b.write_tool(dict(TOOLS[0], description="Refunds, redeployed"))
+    b.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: any(x["event"] == "config_load" for x in b.records()[n:]), 5, "reload")
+    wait_until(lambda: spares()["ready"] == 0, 5, "the replaced configuration's spares to go")
+    made = spares()["made"]
+    eq(cli_as(LEAD, "approvals", "approve", pending()[0]["id"]).returncode, 0)
+    eq(c.wait(id)["result"]["isError"], False)
+    time.sleep(0.5)
+    eq((spares()["ready"], spares()["made"]), (0, made))
+    # A call of the tool as it is now gets its spares, as before.
+    r = b.client(BOT).call("refund.issue", {"order_id": "ORD-9", "amount_cents": 10})
+    eq(r["isError"], False)
+    wait_until(lambda: spares()["ready"] == 2, 5, "spares of the current tool")
 
 
 @test
