@@ -249,6 +249,9 @@ static void release_child(struct call *k)
 	call_unwatch_close(s, &k->w_pid, &k->child.pidfd);
 	call_unwatch_close(s, &k->w_timer, &k->w_timer.fd);
 	call_unwatch_close(s, &k->w_seccomp, &k->child.notify_fd);
+	/* And what no watch holds: the gate's write end of a child that never
+	   got its go (its setup failed, or it was killed at the gate). */
+	sandbox_close(&k->child);
 }
 
 static void finish(struct call *k)

@@ -758,6 +758,35 @@ def a_seccomp_kill_is_reported_in_words():
 
 
 @test
+def a_sandbox_that_cannot_be_built_fails_its_call_and_leaks_no_descriptor():
+    # A read path removed after the load: every child fails before its
+    # gate, and each call's gate pipe is closed with the rest.
+    gone = tempfile.mkdtemp(prefix="tg-gone-", dir="/var/tmp")
+    os.chmod(gone, 0o755)
+    t = tool_file("lost", [T("echo-args")])
+    t["sandbox"]["read_paths"] = ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", gone]
+    b9 = Broker([t], POLICY)
+    try:
+        b9.start()
+        os.rmdir(gone)
+        c = b9.client(AGENT_UID)
+        r = c.call("lost", {})
+        eq((r["isError"], text_of(r)), (True, "lost failed: the sandbox could not start the tool: "
+                                             "building its filesystem view: %s: No such file or "
+                                             "directory" % gone))
+        fds = lambda: len(os.listdir("/proc/%d/fd" % b9.proc.pid))
+        time.sleep(0.3)
+        before = fds()
+        for _ in range(20):
+            eq(c.call("lost", {})["isError"], True)
+        time.sleep(0.3)
+        eq(fds(), before, "the broker's descriptors after 20 failed calls")
+    finally:
+        b9.close()
+        shutil.rmtree(gone, ignore_errors=True)
+
+
+@test
 def when_the_audit_log_cannot_be_written_no_tool_starts_and_callers_are_told_why():
     b6 = Broker([TOOLS[0]], POLICY)
     os.makedirs(b6.state)
