@@ -768,6 +768,15 @@ static void write_checkpoint(struct server *s, bool at_stop)
 		log_warn("audit", "checkpoint: %s", err.msg);
 }
 
+/* Is any answer still waiting to be written to its client? */
+static bool replies_unsent(const struct server *s)
+{
+	for (const struct conn *c = s->conns; c; c = c->next)
+		if (!c->dead && c->out_len > c->out_off)
+			return true;
+	return false;
+}
+
 /* The commit phase of one iteration (see server.h). */
 static void commit(struct server *s)
 {
@@ -824,10 +833,13 @@ int server_run(struct server *s, struct tg_error *err)
 			timeout = AUDIT_RETRY_MS;
 		if (s->draining) {
 			uint64_t now = server_now_ms();
-			if (s->ncalls == 0) {
+			/* Done when every call has ended and its answer is out (a
+			   result larger than the socket's buffer leaves in pieces);
+			   a client that does not read is not waited for past the
+			   deadline. */
+			if (s->ncalls == 0 && (!replies_unsent(s) || now >= s->drain_deadline_ms))
 				break;
-			}
-			if (now >= s->drain_deadline_ms) {
+			if (s->ncalls && now >= s->drain_deadline_ms) {
 				call_kill_all(s, "the broker is stopping and the grace period ran out");
 				s->drain_deadline_ms = now + 5000; /* reaping; then give up */
 			}

@@ -787,6 +787,29 @@ def a_sandbox_that_cannot_be_built_fails_its_call_and_leaks_no_descriptor():
 
 
 @test
+def a_call_that_ends_while_the_broker_drains_gets_its_whole_answer():
+    # 3 MB of output leave through the socket in pieces: the broker stops
+    # only once the answer is out, not after its first piece.
+    t = tool_file("big", [T("echo-env"), "--pad", "3000000", "--sleep-ms", "300"],
+                  limits={"output_bytes": 4000000})
+    b8 = Broker([t], POLICY, args=["--grace", "5"])
+    try:
+        b8.start()
+        c = b8.client(AGENT_UID)
+        id = c.call_async("tools/call", {"name": "big", "arguments": {}})
+        wait_until(lambda: any(r["event"] == "exec_start" for r in b8.records()), 5, "the tool to start")
+        b8.proc.send_signal(signal.SIGTERM)
+        r = c.wait(id, 20)["result"]
+        eq(r["isError"], False)
+        eq(len(text_of(r)), r["_meta"]["toolgate/execution"]["stdout_bytes"])
+        eq(text_of(r)[:3000000], "x" * 3000000)
+        eq(b8.proc.wait(20), 0)
+        eq(b8.records()[-1]["event"], "broker_stop")
+    finally:
+        b8.close()
+
+
+@test
 def when_the_audit_log_cannot_be_written_no_tool_starts_and_callers_are_told_why():
     b6 = Broker([TOOLS[0]], POLICY)
     os.makedirs(b6.state)
