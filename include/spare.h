@@ -78,6 +78,14 @@ void spares_work_one(struct server *s);
    cgroup go back once it is reaped, which happens later if not at once. */
 void spare_discard(struct server *s, struct spare *sp);
 
+/* Killed spares not reaped yet: the loop comes back every SPARES_REAP_MS
+   while there are any and reaps those that have died, so that their uid,
+   cgroup and descriptors return while the broker idles, not at the next
+   spare it makes. */
+#define SPARES_REAP_MS 10
+bool spares_reaping(const struct server *s);
+void spares_reap(struct server *s);
+
 void spares_fini(struct server *s);
 
 #endif

@@ -854,6 +854,12 @@ int server_run(struct server *s, struct tg_error *err)
 			if (timeout < 0 || wait < (uint64_t)timeout)
 				timeout = (int)wait;
 		}
+		/* Killed spares: reaped soon, not only when the next is made. */
+		if (spares_reaping(s)) {
+			spares_reap(s);
+			if (spares_reaping(s) && (timeout < 0 || timeout > SPARES_REAP_MS))
+				timeout = SPARES_REAP_MS;
+		}
 		/* With nothing else to do, make a network namespace for a later
 		   call (see sandbox.h); never while events wait. */
 		bool idle_work = !s->draining && (netns_pool_wants_more(&s->netns) ||

@@ -31,8 +31,6 @@ int spare_spawn(struct server *s, const struct tool *t, uid_t uid, gid_t gid,
 	return 0;
 }
 
-static void reap_graves(struct server *s);
-
 static bool current(const struct server *s, const struct spare *sp)
 {
 	return sp->cfg == s->config;
@@ -41,7 +39,7 @@ static bool current(const struct server *s, const struct spare *sp)
 bool spares_take(struct server *s, const struct tool *t, struct spare *out)
 {
 	if (s->spares.ngraves)
-		reap_graves(s);
+		spares_reap(s);
 	for (unsigned i = 0; i < s->spares.n; i++) {
 		struct spare *sp = &s->spares.v[i];
 		if (sp->tool != t || !current(s, sp))
@@ -110,8 +108,13 @@ static bool reaped(struct spare *sp)
 	return si.si_pid != 0;
 }
 
+bool spares_reaping(const struct server *s)
+{
+	return s->spares.ngraves > 0;
+}
+
 /* Reap the killed spares that have died by now. */
-static void reap_graves(struct server *s)
+void spares_reap(struct server *s)
 {
 	for (unsigned i = 0; i < s->spares.ngraves;) {
 		if (reaped(&s->spares.graves[i])) {
@@ -147,7 +150,7 @@ void spare_discard(struct server *s, struct spare *sp)
 
 void spares_work_one(struct server *s)
 {
-	reap_graves(s);
+	spares_reap(s);
 	for (unsigned i = 0; i < s->spares.n; i++)
 		if (!current(s, &s->spares.v[i])) {
 			struct spare dead = s->spares.v[i];
