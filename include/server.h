@@ -7,6 +7,8 @@
  * says what it is and who owns it.
  *
  * Each loop iteration handles a batch of events, then commits:
+ *   0. connections condemned during the batch (a client that does not read
+ *      its replies: conn_send) are closed, their calls abandoned;
  *   1. calls permitted in the batch are spawned: each child prepares its
  *      sandbox and waits at its gate (see sandbox.h), on the other core,
  *      while
@@ -107,6 +109,7 @@ struct conn {
 	bool read_closed;            /* peer shut down its write side */
 	bool input_held;             /* requests wait in `in`, unread, until the replies
 	                                queued before them are written (OUT_PAUSE) */
+	const char *close_reason;    /* to be closed at this batch's commit (conn_send), or NULL */
 	bool dead;                   /* closed; freed after the batch */
 	unsigned ncalls;             /* calls in flight */
 	struct call *calls;          /* this connection's calls */
@@ -180,7 +183,11 @@ int server_init(struct server *s, const struct server_options *o, struct tg_erro
 int server_run(struct server *s, struct tg_error *err);
 void server_fini(struct server *s);
 
-/* Queue one line (with newline) for a connection; takes ownership of line. */
+/* Queue one line (with newline) for a connection; takes ownership of line.
+   A client that does not read its replies is dropped, but only at the
+   batch's commit: conn_send never closes the connection itself, so a
+   caller in the middle of ending a call (approval.c, call_idem.c) never
+   sees that call abandoned under it. */
 void conn_send(struct conn *c, char *line, size_t len);
 /* Convenience: queue a JSON-RPC result or error reply. */
 void conn_reply_result(struct conn *c, const json_t *id, json_t *result);

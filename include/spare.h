@@ -62,8 +62,12 @@ int spare_spawn(struct server *s, const struct tool *t, uid_t uid, gid_t gid,
    *out (the caller owns it all, cfg reference included).  True if found. */
 bool spares_take(struct server *s, const struct tool *t, struct spare *out);
 
-/* The tool whose next call a spare should serve (the one just called). */
-void spares_want(struct server *s, const struct tool *t);
+/* The tool whose next call a spare should serve: t, of the snapshot cfg,
+   was just called.  Only a tool of the current configuration gets spares:
+   a call decided before a reload (one held for an approver) runs under
+   the replaced snapshot, whose spares would be stale at once, and the
+   spares do not hold that snapshot. */
+void spares_want(struct server *s, const struct config *cfg, const struct tool *t);
 
 /* Idle work: discard stale spares, make the wanted one.  True while there
    is some to do. */

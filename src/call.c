@@ -242,12 +242,6 @@ static void flush_redactors(struct call *k);
 static void release_child(struct call *k)
 {
 	struct server *s = k->srv;
-	/* Still open when the child ended at its gate (killed before the
-	   release: the client left, the listener or the watch failed). */
-	if (k->child.gate_fd >= 0) {
-		close(k->child.gate_fd);
-		k->child.gate_fd = -1;
-	}
 	call_unwatch_close(s, &k->w_in, &k->child.stdin_fd);
 	call_unwatch_close(s, &k->w_out, &k->child.stdout_fd);
 	call_unwatch_close(s, &k->w_err, &k->child.stderr_fd);
@@ -255,6 +249,10 @@ static void release_child(struct call *k)
 	call_unwatch_close(s, &k->w_pid, &k->child.pidfd);
 	call_unwatch_close(s, &k->w_timer, &k->w_timer.fd);
 	call_unwatch_close(s, &k->w_seccomp, &k->child.notify_fd);
+	/* And what no watch holds: the gate's write end of a child that never
+	   got its go (its setup failed, or it was killed at the gate before
+	   the release: the client left, the listener or the watch failed). */
+	sandbox_close(&k->child);
 }
 
 static void finish(struct call *k)
@@ -490,7 +488,7 @@ int call_start_and_queue(struct call *k)
 		}
 	}
 	/* Its next call should find a spare too. */
-	spares_want(k->srv, t);
+	spares_want(k->srv, k->cfg, t);
 	json_t *argv = json_array();
 	for (char **a = t->argv; *a; a++)
 		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));

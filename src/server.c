@@ -334,17 +334,25 @@ static void conn_close(struct conn *c, const char *why)
 	s->grave_conns = c;
 }
 
+/* Close c at this batch's commit (see conn_send in server.h); nothing more
+   is sent to it or read from it until then. */
+static void conn_close_later(struct conn *c, const char *why)
+{
+	if (!c->close_reason)
+		c->close_reason = why;
+}
+
 void conn_send(struct conn *c, char *line, size_t len)
 {
 	if (!line)
 		return;
-	if (c->dead) {
+	if (c->dead || c->close_reason) {
 		free(line);
 		return;
 	}
 	if (c->out_len - c->out_off + len > OUT_MAX) {
 		free(line);
-		conn_close(c, "the client does not read its replies");
+		conn_close_later(c, "the client does not read its replies");
 		return;
 	}
 	if (c->out_off && c->out_off == c->out_len)
@@ -356,7 +364,7 @@ void conn_send(struct conn *c, char *line, size_t len)
 		char *n = realloc(c->out, cap);
 		if (!n) {
 			free(line);
-			conn_close(c, "out of memory for replies");
+			conn_close_later(c, "out of memory for replies");
 			return;
 		}
 		c->out = n;
@@ -433,7 +441,7 @@ static void conn_process_input(struct conn *c)
 	size_t off = 0;
 	bool was_held = c->input_held;
 	c->input_held = false;
-	while (!c->dead) {
+	while (!c->dead && !c->close_reason) {
 		if (c->out_len - c->out_off >= OUT_PAUSE) {
 			c->input_held = true;
 			break;
@@ -497,7 +505,8 @@ static void conn_on_event(struct conn *c, uint32_t events)
 			c->read_closed = true;
 			const char *line = NULL;
 			size_t len = 0;
-			if (framing_finish(&c->framer, c->in, c->in_len, &line, &len) == FRAME_LINE)
+			if (framing_finish(&c->framer, c->in, c->in_len, &line, &len) == FRAME_LINE &&
+			    !c->close_reason)
 				mcp_handle_line(c, line, len); /* a last line without newline */
 			c->in_len = 0;
 			if (!c->dead) {
@@ -927,9 +936,25 @@ static void write_checkpoint(struct server *s, bool at_stop)
 	}
 }
 
+/* Is any answer still waiting to be written to its client? */
+static bool replies_unsent(const struct server *s)
+{
+	for (const struct conn *c = s->conns; c; c = c->next)
+		if (!c->dead && c->out_len > c->out_off)
+			return true;
+	return false;
+}
+
 /* The commit phase of one iteration (see server.h). */
 static void commit(struct server *s)
 {
+	/* First, so that the calls of a connection closed now are settled in
+	   this commit (a queued one is finished by the spawn below). */
+	for (struct conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->close_reason)
+			conn_close(c, c->close_reason);
+	}
 	call_spawn_queued(s);
 	if (audit_pending(s->audit)) {
 		struct tg_error err;
@@ -950,7 +975,9 @@ static void commit(struct server *s)
 		spares_reap(s);
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
-		if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
+		if (c->close_reason)
+			conn_close(c, c->close_reason);
+		else if (c->out_len > c->out_off || (c->read_closed && c->ncalls == 0))
 			conn_flush(c);
 	}
 	free_graveyards(s);
@@ -981,16 +1008,19 @@ int server_run(struct server *s, struct tg_error *err)
 			timeout = GRAVES_POLL_MS;
 		if (s->draining) {
 			uint64_t now = server_now_ms();
-			if (s->ncalls == 0) {
+			/* Done when every call has ended and its answer is out (a
+			   result larger than the socket's buffer leaves in pieces);
+			   a client that does not read is not waited for past the
+			   deadline. */
+			if (s->ncalls == 0 && (!replies_unsent(s) || now >= s->drain_deadline_ms))
 				break;
-			}
-			if (now >= s->drain_deadline_ms && s->drain_killed) {
+			if (s->ncalls && now >= s->drain_deadline_ms && s->drain_killed) {
 				/* Killed, and still not reaped: stop without them. */
 				log_error("broker", "%u calls did not end within %u ms of being killed; "
 				          "stopping without their end records", s->ncalls, DRAIN_REAP_MS);
 				break;
 			}
-			if (now >= s->drain_deadline_ms) {
+			if (s->ncalls && now >= s->drain_deadline_ms) {
 				call_kill_all(s, "the broker is stopping and the grace period ran out");
 				s->drain_killed = true;
 				s->drain_deadline_ms = now + DRAIN_REAP_MS;

@@ -52,9 +52,9 @@ bool spares_take(struct server *s, const struct tool *t, struct spare *out)
 	return false;
 }
 
-void spares_want(struct server *s, const struct tool *t)
+void spares_want(struct server *s, const struct config *cfg, const struct tool *t)
 {
-	if (s->spares.want == t && s->spares.want_cfg == s->config)
+	if (cfg != s->config || (s->spares.want == t && s->spares.want_cfg == s->config))
 		return;
 	if (s->spares.want_cfg)
 		config_unref(s->spares.want_cfg);
@@ -108,6 +108,7 @@ static bool reaped(struct spare *sp)
 	return si.si_pid != 0;
 }
 
+/* Reap the killed spares that have died by now. */
 void spares_reap(struct server *s)
 {
 	for (unsigned i = 0; i < s->spares.ngraves;) {

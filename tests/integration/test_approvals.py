@@ -1,13 +1,19 @@
 """Approvals and rate limits end to end: a call an approve rule holds waits
 for a human principal (another uid), who lists and decides it with the real
 CLI; self-approval is refused; deadlines deny; cancellation withdraws; a
-restart refuses what was pending; all of it is audited.  A rate limit of N
-lets exactly N calls through per window, and its counters survive a reload."""
+restart refuses what was pending; all of it is audited; an agent that stops
+reading its replies is cut off without its held call ending twice; a call
+approved after a reload makes no spare of the replaced tool.  A rate limit
+of N lets exactly N calls through per window, and its counters survive a
+reload."""
+import fcntl
 import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
+import termios
 import time
 
 from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, run, summary, test, text_of,
@@ -20,7 +26,10 @@ SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"},
           "required": ["order_id", "amount_cents"], "additionalProperties": False}
 TOOLS = [tool_file("refund.issue", [T("echo-args")], effect="write", schema=SCHEMA),
          tool_file("refund.quick", [T("echo-args")], effect="write", schema=SCHEMA),
-         tool_file("kb.search", [T("echo-args")])]
+         tool_file("kb.search", [T("echo-args")]),
+         # Three results of 22 MB fill a client's 64 MiB of unread replies.
+         tool_file("bulk.flood", [T("flood")], limits={"output_bytes": 24 << 20},
+                   schema={"type": "object", "properties": {"bytes": {"type": "integer"}}})]
 POLICY = {
     "principals": {"support-bot": {"uids": [BOT]}, "support-lead": {"uids": [LEAD]}},
     "rules": [
@@ -32,6 +41,7 @@ POLICY = {
         {"id": "quick", "effect": "approve", "agents": ["support-bot", "support-lead"],
          "tools": ["refund.quick"], "approvers": ["support-lead"], "deadline_seconds": 1},
         {"id": "kb", "effect": "permit", "agents": ["support-bot"], "tools": ["kb.*"]},
+        {"id": "bulk", "effect": "permit", "agents": ["support-bot"], "tools": ["bulk.*"]},
     ],
     "rate_limits": [{"id": "kb-cap", "agents": ["support-bot"], "tools": ["kb.*"], "per": "agent",
                      "calls": 3, "seconds": 3600}],
@@ -56,6 +66,13 @@ def hold(amount=20000, tool="refund.issue", progress=None):
 def pending(uid=LEAD):
     c = b.client(uid)
     r = c.request("toolgate/approvals/list")["result"]["approvals"]
+    c.close()
+    return r
+
+
+def spares():
+    c = b.client(LEAD)
+    r = c.request("toolgate/status")["result"]["spares"]
     c.close()
     return r
 
@@ -156,6 +173,123 @@ def cancelling_a_held_call_withdraws_the_request():
     eq((w["approval_id"], w["decision"], w["reason"]),
        (aid, "withdrawn", "cancelled by the client (user left)"))
     eq(cli_as(LEAD, "approvals", "approve", aid).returncode, 1)
+
+
+OUT_MAX = 64 << 20   # what the broker keeps of replies a client has not read
+
+
+def unread(c):
+    """Bytes the broker sent that c has not read yet (in c's socket)."""
+    return struct.unpack("i", fcntl.ioctl(c.sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+
+
+def settled_unread(c):
+    """unread(c) once the broker has written all it will write to c."""
+    last = None
+    while True:
+        time.sleep(0.3)
+        now = unread(c)
+        if now == last:
+            return now
+        last = now
+
+
+def flood_line(n, i=0):
+    return (b'{"jsonrpc":"2.0","id":"f%06d","method":"tools/call","params":{"name":"bulk.flood",'
+            b'"arguments":{"bytes":%d}}}\n' % (i, n))
+
+
+def read_line(c):
+    while b"\n" not in c.buf:
+        c.buf += c.sock.recv(1 << 20)
+    line, c.buf = c.buf.split(b"\n", 1)
+    return line
+
+
+@test
+def an_agent_that_stops_reading_is_cut_off_and_its_held_call_ends_once():
+    # The broker reads no more requests from a client with 1 MiB of replies
+    # unread, but the results of calls already running still queue up: at
+    # 64 MiB the client is dropped.  Here the reply that crosses that line
+    # is the denial of a held call: the connection is dropped at the end of
+    # that batch, and the call ends once (one approval record, the broker
+    # lives on).
+    reason = "r" * 200
+    probe = b.client(BOT)
+    # The size of a flood's reply line: its output, the output's size in
+    # digits, and the rest (give or take a digit of a duration or seq).
+    probe.send_raw(flood_line(1000))
+    base = len(read_line(probe)) + 1 - 1001 - len("1001")
+    # ... of the denial's, with the same reason ...
+    h, hid = hold()
+    wait_until(lambda: len(pending()) == 1, 5, "listed")
+    eq(cli_as(LEAD, "approvals", "deny", pending()[0]["id"], "--reason", reason).returncode, 0)
+    line = read_line(h)
+    contains(line.decode(), '"decision":"deny"')
+    denial = len(line) + 1
+    h.close()
+    # ... and what a client's socket holds of a large reply it does not read.
+    probe.send_raw(flood_line(1000000))
+    absorbed = settled_unread(probe)
+    probe.close()
+    probe = b.client(BOT)
+
+    c, id = hold()
+    wait_until(lambda: len(pending()) == 1, 5, "listed")
+    aid = pending()[0]["id"]
+    # n bytes of output make a reply line of base + n + 1 + digits(n + 1).
+    def output_for(line):
+        n = line - base - 1 - 8
+        return n + (8 - len(str(n + 1)))
+    # First a result that fills c's socket and leaves 512 KiB queued (less
+    # than the 1 MiB at which the broker stops reading c's requests) ...
+    first = absorbed + (512 << 10)
+    c.send_raw(flood_line(output_for(first), 1))
+    eq(settled_unread(c), absorbed)
+    # ... then three that leave half a denial of room below the limit.
+    rest = OUT_MAX - (512 << 10) - denial // 2
+    lines = [rest // 3, rest // 3, rest - 2 * (rest // 3)]
+    c.send_raw(b"".join(flood_line(output_for(n), i + 2) for i, n in enumerate(lines)))
+    # (The socket is full: only the end of those calls says they are queued.)
+    wait_until(lambda: probe.request("toolgate/status")["result"]["calls_in_flight"] == 1, 30,
+               "the floods ended, the held call waits")
+    left = OUT_MAX - (first + rest - unread(c))
+    if not 0 < left < denial:
+        raise AssertionError("%d bytes of room below the limit, not between 0 and the denial's %d"
+                             % (left, denial))
+    p = cli_as(LEAD, "approvals", "deny", aid, "--reason", reason)
+    eq(p.returncode, 0, p.stderr)
+    wait_until(lambda: "the client does not read its replies" in b.log(), 5, "the agent cut off")
+    c.close()
+    eq(b.proc.poll(), None, "the broker runs on")
+    eq(probe.request("ping")["result"], {})
+    ap = [x["decision"] for x in b.records() if x["event"] == "approval" and x["approval_id"] == aid]
+    eq(ap, ["denied"])
+    st = probe.request("toolgate/status")["result"]
+    eq(st["calls_in_flight"], 0)
+    probe.close()
+
+
+@test
+def a_call_approved_after_a_reload_makes_no_spare_of_the_replaced_tool():
+    # The approved call runs under the snapshot it was decided in; spares
+    # are only ever made for the current configuration's tools.
+    c, id = hold()
+    wait_until(lambda: len(pending()) == 1, 5, "listed")
+    n = len(b.records())
+    b.write_tool(dict(TOOLS[0], description="Refunds, redeployed"))
+    b.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: any(x["event"] == "config_load" for x in b.records()[n:]), 5, "reload")
+    wait_until(lambda: spares()["ready"] == 0, 5, "the replaced configuration's spares to go")
+    made = spares()["made"]
+    eq(cli_as(LEAD, "approvals", "approve", pending()[0]["id"]).returncode, 0)
+    eq(c.wait(id)["result"]["isError"], False)
+    time.sleep(0.5)
+    eq((spares()["ready"], spares()["made"]), (0, made))
+    # A call of the tool as it is now gets its spares, as before.
+    r = b.client(BOT).call("refund.issue", {"order_id": "ORD-9", "amount_cents": 10})
+    eq(r["isError"], False)
+    wait_until(lambda: spares()["ready"] == 2, 5, "spares of the current tool")
 
 
 @test

@@ -951,6 +951,58 @@ def a_seccomp_kill_is_reported_in_words():
 
 
 @test
+def a_sandbox_that_cannot_be_built_fails_its_call_and_leaks_no_descriptor():
+    # A read path removed after the load: every child fails before its
+    # gate, and each call's gate pipe is closed with the rest.
+    gone = tempfile.mkdtemp(prefix="tg-gone-", dir="/var/tmp")
+    os.chmod(gone, 0o755)
+    t = tool_file("lost", [T("echo-args")])
+    t["sandbox"]["read_paths"] = ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", gone]
+    b9 = Broker([t], POLICY)
+    try:
+        b9.start()
+        os.rmdir(gone)
+        c = b9.client(AGENT_UID)
+        r = c.call("lost", {})
+        eq((r["isError"], text_of(r)), (True, "lost failed: the sandbox could not start the tool: "
+                                             "building its filesystem view: %s: No such file or "
+                                             "directory" % gone))
+        fds = lambda: len(os.listdir("/proc/%d/fd" % b9.proc.pid))
+        time.sleep(0.3)
+        before = fds()
+        for _ in range(20):
+            eq(c.call("lost", {})["isError"], True)
+        time.sleep(0.3)
+        eq(fds(), before, "the broker's descriptors after 20 failed calls")
+    finally:
+        b9.close()
+        shutil.rmtree(gone, ignore_errors=True)
+
+
+@test
+def a_call_that_ends_while_the_broker_drains_gets_its_whole_answer():
+    # 3 MB of output leave through the socket in pieces: the broker stops
+    # only once the answer is out, not after its first piece.
+    t = tool_file("big", [T("echo-env"), "--pad", "3000000", "--sleep-ms", "300"],
+                  limits={"output_bytes": 4000000})
+    b8 = Broker([t], POLICY, args=["--grace", "5"])
+    try:
+        b8.start()
+        c = b8.client(AGENT_UID)
+        id = c.call_async("tools/call", {"name": "big", "arguments": {}})
+        wait_until(lambda: any(r["event"] == "exec_start" for r in b8.records()), 5, "the tool to start")
+        b8.proc.send_signal(signal.SIGTERM)
+        r = c.wait(id, 20)["result"]
+        eq(r["isError"], False)
+        eq(len(text_of(r)), r["_meta"]["toolgate/execution"]["stdout_bytes"])
+        eq(text_of(r)[:3000000], "x" * 3000000)
+        eq(b8.proc.wait(20), 0)
+        eq(b8.records()[-1]["event"], "broker_stop")
+    finally:
+        b8.close()
+
+
+@test
 def when_the_audit_log_cannot_be_written_no_tool_starts_and_callers_are_told_why():
     b6 = Broker([TOOLS[0]], POLICY)
     os.makedirs(b6.state)

@@ -11,7 +11,8 @@ import signal
 import subprocess
 import time
 
-from tglib import Broker, TEST_TOOLS, TOOLGATE, contains, eq, run, summary, test, text_of, tool_file
+from tglib import (Broker, TEST_TOOLS, TOOLGATE, contains, eq, run, summary, test, text_of, tool_file,
+                   wait_until)
 
 AGENT, ADMIN, OTHER = 41901, 41902, 41903
 T = lambda name: os.path.join(TEST_TOOLS, name)
@@ -125,6 +126,38 @@ def a_broken_drop_in_changes_nothing_and_is_named_by_file_and_field():
     contains(p.stderr, "toolgate reload: the configuration was not reloaded, the previous one stays in force: ")
     contains(p.stderr, "broken.json: colour: unknown key")
     os.unlink(os.path.join(b.config, "tools.d", "broken.json"))
+
+
+def zombies_of(pid):
+    """Children of pid that died and were not reaped."""
+    found = []
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        state, ppid = st[st.rindex(")") + 2:].split()[:2]
+        if state == "Z" and int(ppid) == pid:
+            found.append(int(p))
+    return found
+
+
+def spares(c):
+    return c.request("toolgate/status")["result"]["spares"]
+
+
+@test
+def the_spares_of_a_replaced_configuration_are_killed_and_reaped():
+    bot = b.client(AGENT)
+    eq(bot.call("echo", {"x": 1})["isError"], False)
+    wait_until(lambda: spares(bot)["ready"] >= 2, 5, "spares of echo")
+    n = len(b.records())
+    b.write_tool(tool_file("echo", [T("echo-args")], description="echo, redeployed"))
+    os.kill(PID, signal.SIGHUP)
+    wait_until(lambda: any(r["event"] == "config_load" for r in b.records()[n:]), 5, "the reload")
+    wait_until(lambda: spares(bot)["ready"] == 0, 5, "the old spares discarded")
+    wait_until(lambda: zombies_of(PID) == [], 2, "the killed spares to be reaped")
 
 
 @test
