@@ -817,12 +817,15 @@ def when_descriptors_run_out_each_call_gets_a_clear_error_and_the_broker_recover
     gate_dir = tempfile.mkdtemp(prefix="tg-gate-", dir="/var/tmp")
     os.chmod(gate_dir, 0o755)
     go = os.path.join(gate_dir, "go-" + MARK)
+    # The tool the shell execs lives beside the gate file: the test tools'
+    # directory may be under /tmp (a clone there), which no tool can be given.
+    badsys = os.path.join(gate_dir, "badsys")
+    shutil.copy(T("badsys"), badsys)
     prof = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "sandbox", "default.json")))
     prof["syscalls"].append({"names": ["ptrace"], "action": "SCMP_ACT_KILL_PROCESS"})
     late = tool_file("late.kill", ["/bin/sh", "-c", "while [ ! -e %s ]; do sleep 0.05; done; exec %s ptrace"
-                                   % (go, T("badsys"))], profile="killer", limits={"timeout_ms": 20000})
-    late["sandbox"]["read_paths"] = ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", TEST_TOOLS,
-                                     gate_dir]
+                                   % (go, badsys)], profile="killer", limits={"timeout_ms": 20000})
+    late["sandbox"]["read_paths"] = ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", gate_dir]
     policy = {"principals": {"root-tests": {"uids": [0]}, "ops": {"uids": [OPS_UID]}},
               "rules": [{"id": "run", "effect": "permit", "agents": ["root-tests"],
                          "tools": ["echo", "late.kill"]},
