@@ -13,7 +13,13 @@
  * returns its seq; audit_sync() writes everything queued with one write()
  * and makes it durable with one fdatasync().  A caller that must not act
  * before its record is on disk (a tool start) waits until
- * audit_durable_seq() >= its seq.  If writing fails, the log is marked
+ * audit_durable_seq() >= its seq.
+ * Outcomes (audit_append_outcome: what a tool did, after the decision to
+ * run it was made durable) need not be durable before anything else
+ * happens: audit_write() puts them in the file (so a crash of the broker
+ * loses nothing), and the next sync, which the caller makes due within a
+ * bound (server.c: AUDIT_OUTCOME_SYNC_MS), makes them durable along with
+ * the records of later decisions.  If writing fails, the log is marked
  * failed: audit_append keeps refusing with a clear error (fail closed).
  */
 #ifndef TOOLGATE_AUDIT_H
@@ -47,8 +53,15 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err);
  */
 int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err);
 
+int audit_append_outcome(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err);
+
 /* Write all queued records (one write) and fdatasync once.  0 or -1. */
 int audit_sync(struct audit_log *a, struct tg_error *err);
+/* Write the queued records not written yet, without fdatasync.  0 or -1. */
+int audit_write(struct audit_log *a, struct tg_error *err);
+/* Is a record queued that is not an outcome (audit_append), so that a
+   sync is due now? */
+bool audit_sync_due(const struct audit_log *a);
 
 /*
  * After a failure (ENOSPC, EIO, EROFS, ...): cut the file back to its last

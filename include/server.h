@@ -13,12 +13,15 @@
  *      sandbox and waits at its gate (see sandbox.h), on the other core,
  *      while
  *   2. audit_sync() makes every record queued during the batch durable with
- *      one fdatasync (group commit);
+ *      one fdatasync (group commit) -- or, when the batch queued only
+ *      outcomes (exec_end records), they are only written to the file, and
+ *      made durable within AUDIT_OUTCOME_SYNC_MS, with the next decisions;
  *   3. the gates of calls whose start record is now durable open (if the
  *      sync failed, those children are killed instead);
  *   4. replies are written to the clients.
- * So no tool starts before its start record is on disk, and no client hears
- * of a decision before its record is.  Objects freed during a batch are put
+ * So no tool starts before its start record is on disk, no client hears of
+ * a decision before its record is, and no client hears a tool's result
+ * before its exec_end record is in the file.  Objects freed during a batch are put
  * on a graveyard list and released after it, so a later event of the same
  * batch never touches freed memory.
  */
@@ -156,6 +159,7 @@ struct server {
 	struct cgroup_pool cgpool;   /* call cgroups made and removed while idle */
 	struct spares spares;        /* confined children ready for a next call */
 	uint64_t audit_failed_at_ms, audit_retry_ms;  /* while audit_error is set */
+	uint64_t audit_outcome_since_ms;  /* an outcome record waits for its sync since; 0: none */
 	bool rotation_warned;        /* audit_rotation_error was logged */
 	bool checkpoint_failing;     /* a failed checkpoint was logged */
 	struct disabled *disabled;   /* the kill switch (disabled.h) */
@@ -196,6 +200,10 @@ void conn_reply_error(struct conn *c, const json_t *id, int code, const char *me
 /* Audit one record from the server's point of view (fields stolen).  On
    failure, records the audit error on the server and returns -1. */
 int server_audit(struct server *s, json_t *fields, uint64_t *seq);
+/* The same for an outcome (a tool's exec_end): written to the file before
+   the answer goes out, durable within milliseconds, along with the next
+   decision's record (audit.h). */
+int server_audit_outcome(struct server *s, json_t *fields, uint64_t *seq);
 /* Load the configuration again and swap it in whole (SIGHUP, toolgate/admin/reload);
    on any error the old one stays, the error logged and audited.  0 or -1. */
 int server_reload(struct server *s, struct tg_error *err);

@@ -68,6 +68,7 @@ struct audit_log {
 	 */
 	char *queue;
 	size_t queue_len, queue_cap, queue_written;
+	bool urgent;                     /* a queued record must be durable soon (not an outcome) */
 	bool failed;
 	char failure[TG_ERROR_MAX];      /* why, for every later refusal */
 	char rotate_error[TG_ERROR_MAX]; /* why the last rotation did not happen */
@@ -749,7 +750,22 @@ static int queue_line(struct audit_log *a, const char *body, size_t body_len, co
 	return 0;
 }
 
+static int append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err);
+
 int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
+{
+	if (append(a, fields, seq_out, err) != 0)
+		return -1;
+	a->urgent = true;
+	return 0;
+}
+
+int audit_append_outcome(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
+{
+	return append(a, fields, seq_out, err);
+}
+
+static int append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
 {
 	const char *key;
 	size_t key_len;
@@ -879,14 +895,10 @@ static int rotate_segment(struct audit_log *a, struct tg_error *err)
 	return start_file(a, err);
 }
 
-int audit_sync(struct audit_log *a, struct tg_error *err)
+/* write() the queued bytes not written yet.  0, or -1 with the log failed. */
+static int write_queue(struct audit_log *a, struct tg_error *err)
 {
-	size_t off = 0;
-
-	if (a->failed)
-		return tg_err(err, "audit log unavailable: %s", a->failure);
-	if (a->queue_len == 0)
-		return 0;
+	size_t off = a->queue_written;
 	while (off < a->queue_len) {
 		ssize_t n = write(a->fd, a->queue + off, a->queue_len - off);
 		if (n < 0 && errno == EINTR)
@@ -899,6 +911,31 @@ int audit_sync(struct audit_log *a, struct tg_error *err)
 		}
 		off += (size_t)n;
 	}
+	a->queue_written = off;
+	return 0;
+}
+
+int audit_write(struct audit_log *a, struct tg_error *err)
+{
+	if (a->failed)
+		return tg_err(err, "audit log unavailable: %s", a->failure);
+	return write_queue(a, err);
+}
+
+bool audit_sync_due(const struct audit_log *a)
+{
+	return a->queue_len > 0 && a->urgent;
+}
+
+int audit_sync(struct audit_log *a, struct tg_error *err)
+{
+	if (a->failed)
+		return tg_err(err, "audit log unavailable: %s", a->failure);
+	if (a->queue_len == 0)
+		return 0;
+	if (write_queue(a, err) < 0)
+		return -1;
+	size_t off = a->queue_len;
 	if (fdatasync(a->fd) < 0) {
 		a->queue_written = off;
 		return mark_failed(a, "fdatasync", err);
@@ -915,6 +952,7 @@ int audit_sync(struct audit_log *a, struct tg_error *err)
 	}
 	a->queue_len = 0;
 	a->queue_written = 0;
+	a->urgent = false;
 	if (a->segment_bytes && (uint64_t)a->durable_size >= a->segment_bytes)
 		return rotate_segment(a, err);
 	return 0;

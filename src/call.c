@@ -309,7 +309,7 @@ static void finish(struct call *k)
 	if (ran && k->rep.cgs.memory_peak_bytes)
 		json_object_set_new(rec, "memory_peak_bytes", json_integer((json_int_t)k->rep.cgs.memory_peak_bytes));
 	call_add_token_fields(rec, k->user, k->token_fields);
-	server_audit(s, rec, &end_seq);
+	server_audit_outcome(s, rec, &end_seq);
 	metrics_call_finished(s->metrics, k->tool, &k->rep, &o,
 	                      k->out.total > k->out.len || k->err.total > k->err.len, k->request_ns);
 	log_info("call", "%s for %s: %s (%llu ms)", k->tool->name, k->agent ? k->agent : "?", status,
@@ -1117,7 +1117,6 @@ static void on_timer(struct call *k)
 void call_on_event(struct watch *w, uint32_t events)
 {
 	struct call *k = w->owner;
-	(void)events;
 	if (k->state == CALL_HELD && w->kind == WATCH_CALL_TIMER && w->fd >= 0) {
 		call_on_hold_timer(k);
 		return;
@@ -1145,6 +1144,13 @@ void call_on_event(struct watch *w, uint32_t events)
 		break;
 	case WATCH_CALL_SECCOMP:
 		on_seccomp(k);
+		/* EPOLLHUP: no task uses the filter any more (the tool's processes
+		   have exited), so no notification can come.  The listener stays
+		   readable-with-HUP until it is closed, and a level-triggered watch
+		   would spin the loop until the rest of the call's ending arrives
+		   (the pidfd, the pipes' EOF): it is closed now. */
+		if ((events & (EPOLLHUP | EPOLLERR)) && k->state == CALL_RUNNING)
+			call_unwatch_close(k->srv, &k->w_seccomp, &k->child.notify_fd);
 		break;
 	default:
 		break;

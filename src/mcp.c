@@ -284,6 +284,9 @@ static void handle_status(struct conn *c, const json_t *id)
 		"calls_total", (json_int_t)s->calls_total,
 		"config_digest", s->config->digest, "audit_seq", (json_int_t)audit_last_seq(s->audit),
 		"draining", s->draining, "audit_error", s->audit_error[0] ? s->audit_error : NULL);
+	/* The last record made durable (fdatasync): audit_seq once the latest
+	   outcomes have had their group commit (server.h). */
+	json_object_set_new(r, "audit_durable_seq", json_integer((json_int_t)audit_durable_seq(s->audit)));
 	json_object_set_new(r, "netns_pool", json_pack("{s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->netns.n, "made", (json_int_t)s->netns.made,
 		"taken", (json_int_t)s->netns.taken, "missed", (json_int_t)s->netns.missed));

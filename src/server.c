@@ -52,6 +52,9 @@
 #define GRAVES_POLL_MS 50
 /* After the grace period, how long killed calls have to be reaped. */
 #define DRAIN_REAP_MS 5000
+/* The longest an outcome record (a tool's exec_end) stays written but not
+   durable (audit_commit). */
+#define AUDIT_OUTCOME_SYNC_MS 10
 /* A connection's requests are read while less than OUT_PAUSE of its
    replies wait to be written; beyond that they wait in the socket, and a
    client that pipelines without reading is slowed, not buffered without
@@ -214,11 +217,12 @@ static void try_audit_recovery(struct server *s)
 		note_audit_failure(s, &err);
 }
 
-int server_audit(struct server *s, json_t *fields, uint64_t *seq)
+static int audit_record(struct server *s, json_t *fields, uint64_t *seq, bool outcome)
 {
 	struct tg_error err;
 	uint64_t dummy;
-	int rc = audit_append(s->audit, fields, seq ? seq : &dummy, &err);
+	int rc = outcome ? audit_append_outcome(s->audit, fields, seq ? seq : &dummy, &err) :
+	                   audit_append(s->audit, fields, seq ? seq : &dummy, &err);
 	if (rc == 0)
 		server_metrics_note_audit(s, fields);
 	json_decref(fields);
@@ -226,7 +230,19 @@ int server_audit(struct server *s, json_t *fields, uint64_t *seq)
 		note_audit_failure(s, &err);
 		return -1;
 	}
+	if (outcome && !s->audit_outcome_since_ms)
+		s->audit_outcome_since_ms = server_now_ms();
 	return 0;
+}
+
+int server_audit(struct server *s, json_t *fields, uint64_t *seq)
+{
+	return audit_record(s, fields, seq, false);
+}
+
+int server_audit_outcome(struct server *s, json_t *fields, uint64_t *seq)
+{
+	return audit_record(s, fields, seq, true);
 }
 
 /* ---- listening socket ---- */
@@ -945,6 +961,38 @@ static bool replies_unsent(const struct server *s)
 	return false;
 }
 
+/* Make the queued records durable (one fdatasync for all) when one of
+   them is a decision (a tool waits at its gate for its start record, a
+   client for its denial), when the oldest queued outcome has waited
+   AUDIT_OUTCOME_SYNC_MS, or when forced; otherwise only write them to the
+   file, so that the answers they describe can go out: a crash of the
+   broker then loses nothing, and a crash of the machine at most the last
+   AUDIT_OUTCOME_SYNC_MS of outcomes, never a decision. */
+static void audit_commit(struct server *s, bool force)
+{
+	struct tg_error err;
+	uint64_t now = server_now_ms();
+	bool sync = force || s->draining || audit_sync_due(s->audit) ||
+	            (s->audit_outcome_since_ms && now - s->audit_outcome_since_ms >= AUDIT_OUTCOME_SYNC_MS);
+	if (!sync) {
+		if (audit_write(s->audit, &err) != 0)
+			note_audit_failure(s, &err);
+		return;
+	}
+	uint64_t t0 = metrics_now_ns();
+	if (audit_sync(s->audit, &err) != 0)
+		note_audit_failure(s, &err);
+	else
+		s->audit_outcome_since_ms = 0;
+	/* Once per episode: the log is safe, it only stopped rotating. */
+	const char *why = audit_rotation_error(s->audit);
+	if (why && !s->rotation_warned)
+		log_warn("audit", "audit.log is not rotated into a segment (tried again at each "
+		         "write): %s", why);
+	s->rotation_warned = why != NULL;
+	metrics_audit_synced(s->metrics, metrics_now_ns() - t0);
+}
+
 /* The commit phase of one iteration (see server.h). */
 static void commit(struct server *s)
 {
@@ -956,19 +1004,8 @@ static void commit(struct server *s)
 			conn_close(c, c->close_reason);
 	}
 	call_spawn_queued(s);
-	if (audit_pending(s->audit)) {
-		struct tg_error err;
-		uint64_t t0 = metrics_now_ns();
-		if (audit_sync(s->audit, &err) != 0)
-			note_audit_failure(s, &err);
-		/* Once per episode: the log is safe, it only stopped rotating. */
-		const char *why = audit_rotation_error(s->audit);
-		if (why && !s->rotation_warned)
-			log_warn("audit", "audit.log is not rotated into a segment (tried again at each "
-			         "write): %s", why);
-		s->rotation_warned = why != NULL;
-		metrics_audit_synced(s->metrics, metrics_now_ns() - t0);
-	}
+	if (audit_pending(s->audit))
+		audit_commit(s, false);
 	write_checkpoint(s, false);
 	call_release_gated(s);
 	if (s->spares.ngraves)
@@ -1001,6 +1038,18 @@ int server_run(struct server *s, struct tg_error *err)
 		try_audit_recovery(s);
 		if (s->audit_error[0] && (timeout < 0 || timeout > AUDIT_RETRY_MS))
 			timeout = AUDIT_RETRY_MS;
+		/* Outcomes written but not yet durable: durable within
+		   AUDIT_OUTCOME_SYNC_MS even while the loop does idle work or
+		   waits. */
+		if (s->audit_outcome_since_ms && !s->audit_error[0]) {
+			uint64_t now = server_now_ms(), at = s->audit_outcome_since_ms + AUDIT_OUTCOME_SYNC_MS;
+			if (!audit_pending(s->audit))
+				s->audit_outcome_since_ms = 0;   /* synced meanwhile (a recovery) */
+			else if (now >= at)
+				audit_commit(s, true);
+			else if (timeout < 0 || at - now < (uint64_t)timeout)
+				timeout = (int)(at - now);
+		}
 		accept_resume(s);
 		if (s->accept_paused && (timeout < 0 || timeout > ACCEPT_PAUSE_MS))
 			timeout = ACCEPT_PAUSE_MS;

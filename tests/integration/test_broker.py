@@ -204,6 +204,34 @@ def rss_kib(pid):
 
 
 @test
+def a_result_is_sent_once_its_end_record_is_written_and_made_durable_within_milliseconds():
+    # A tool's result goes out once its exec_end record is in the file; that
+    # record's fdatasync is the next group commit's, at most 10 ms later (a
+    # decision's record is durable before anyone acts on it: the start
+    # before the tool runs, a denial before it is sent).
+    c = b.client(AGENT_UID)
+    seen_pending = 0
+    for _ in range(5):
+        r = c.call("echo", {"msg": "durable"})
+        st = c.request("toolgate/status")["result"]
+        end = b.records()[-1]
+        eq(end["event"], "exec_end")
+        eq(end["seq"], r["_meta"]["toolgate/execution"]["audit_seq"])
+        if st["audit_durable_seq"] < end["seq"]:
+            seen_pending += 1
+        wait_until(lambda: c.request("toolgate/status")["result"]["audit_durable_seq"] >= end["seq"],
+                   2, "the exec_end record durable")
+        time.sleep(0.05)
+    assert seen_pending > 0, "every result waited for its end record's fdatasync"
+    # A denial is durable before its answer.
+    r = c.call("danger.delete", {})
+    eq(r["_meta"]["toolgate/decision"]["decision"], "forbid")
+    eq(c.request("toolgate/status")["result"]["audit_durable_seq"],
+       r["_meta"]["toolgate/decision"]["audit_seq"])
+    c.close()
+
+
+@test
 def a_half_closed_client_gets_its_answer_and_the_broker_does_not_spin_meanwhile():
     c = b.client(AGENT_UID)
     id = c.call_async("tools/call", {"name": "sleeper", "arguments": {}})  # runs 600 ms
