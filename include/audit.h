@@ -53,6 +53,8 @@ struct audit_log *audit_open(const char *state_dir, struct tg_error *err);
  */
 int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err);
 
+/* The same for an outcome (a tool's exec_end): its queueing does not make a
+   sync due (audit_sync_due). */
 int audit_append_outcome(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err);
 
 /* Write all queued records (one write) and fdatasync once.  0 or -1. */

@@ -62,9 +62,10 @@ struct audit_log {
 	char file_first_prev[HASH_HEX_LEN + 1]; /* prev of audit.log's first record */
 	/*
 	 * Signed lines (each with its newline) for seqs durable_seq+1 ..
-	 * last_seq.  After a failed sync they stay here, and queue_written says
-	 * how many of their bytes write() had accepted: the recovery of a later
-	 * version needs both, so a failure never loses a record.
+	 * last_seq.  queue_written says how many of their bytes write() has
+	 * accepted (audit_write puts outcomes in the file before their sync).
+	 * After a failed sync they stay here: the recovery of a later version
+	 * needs both, so a failure never loses a record.
 	 */
 	char *queue;
 	size_t queue_len, queue_cap, queue_written;
@@ -750,21 +751,6 @@ static int queue_line(struct audit_log *a, const char *body, size_t body_len, co
 	return 0;
 }
 
-static int append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err);
-
-int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
-{
-	if (append(a, fields, seq_out, err) != 0)
-		return -1;
-	a->urgent = true;
-	return 0;
-}
-
-int audit_append_outcome(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
-{
-	return append(a, fields, seq_out, err);
-}
-
 static int append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
 {
 	const char *key;
@@ -830,6 +816,19 @@ out:
 	free(body);
 	json_decref(rec);
 	return rc;
+}
+
+int audit_append(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
+{
+	if (append(a, fields, seq_out, err) != 0)
+		return -1;
+	a->urgent = true;
+	return 0;
+}
+
+int audit_append_outcome(struct audit_log *a, json_t *fields, uint64_t *seq_out, struct tg_error *err)
+{
+	return append(a, fields, seq_out, err);
 }
 
 /*
@@ -935,11 +934,8 @@ int audit_sync(struct audit_log *a, struct tg_error *err)
 		return 0;
 	if (write_queue(a, err) < 0)
 		return -1;
-	size_t off = a->queue_len;
-	if (fdatasync(a->fd) < 0) {
-		a->queue_written = off;
+	if (fdatasync(a->fd) < 0)
 		return mark_failed(a, "fdatasync", err);
-	}
 	a->durable_seq = a->last_seq;
 	a->durable_size += (off_t)a->queue_len;
 	for (size_t i = 0; i < a->queue_len;) {
