@@ -32,6 +32,9 @@ struct sandbox_child {
 	int status_fd;   /* parent's read end: setup error text, or EOF on exec */
 	int gate_fd;     /* parent's write end of the gate; -1 once released */
 	int notify_fd;   /* the child's seccomp listener, once taken; else -1 */
+	int netns_fd;    /* the network namespace it joined from the pool, held
+	                    so that it can be kept for its owner (netns_pool_keep);
+	                    else -1 */
 };
 
 /* Every descriptor -1 (and no pid): a child not (yet) spawned, which
@@ -90,21 +93,62 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
                   const struct cgroup_call *cg, struct sandbox_child *c, struct tg_error *err);
 
 /*
- * Fresh network namespaces made ahead of time.  Creating one costs about as
- * much as the rest of a sandbox together, so the broker makes them while it is
- * idle: netns_pool_fill_one() unshares a new one, keeps an fd to it, and
- * returns the broker to its own namespace before returning.  Each namespace
- * is handed to exactly one call and never reused, so no two calls ever share
- * one (abstract Unix sockets and loopback are per namespace).
+ * Network namespaces made ahead of time.  Creating one costs about as much
+ * as the rest of a sandbox together, and removing one (the kernel does that
+ * in a worker thread) about half as much again, so the broker makes them
+ * while it is idle: netns_pool_fill_one() unshares a new one, keeps an fd
+ * to it, and returns the broker to its own namespace before returning.
+ *
+ * A fresh namespace goes to exactly one call.  Once that call is over, and
+ * only then, its namespace may be kept for a later call of the same owner
+ * (netns_pool_keep): the same tool of the same configuration, for the same
+ * caller (uid, gid, principal) on behalf of the same delegating user.  That
+ * is done only for a tool whose namespace nothing can change
+ * (sandbox_netns_keepable: network "none", so no interface is ever up and
+ * no socket can be bound to an address; a fixed uid that is not root, so
+ * no process in it can write its sysctls; and never rootless) and only once
+ * every process of the call is gone (its pid namespace's init was reaped,
+ * and the kernel reaps every other process of a pid namespace before its
+ * init).  What a kept namespace still carries from one call to the next is
+ * its counters (/proc/net/snmp, /proc/net/netstat) and its identity (the
+ * inode of /proc/self/ns/net): a channel between two calls of one tool for
+ * one caller and one user, whose results go to that same caller anyway.
+ * Calls of different owners never share a namespace, at once or in turn;
+ * a reload forgets every kept one (netns_pool_forget_kept).
  */
 #define NETNS_POOL_MAX 8
+#define NETNS_KEPT_MAX 8
+
+/* Who may have a kept namespace: compared byte for byte. */
+struct netns_owner {
+	const void *tool;              /* the tool, of the current configuration */
+	unsigned char who[32];         /* BLAKE2b of uid, gid, principal, user */
+};
+
+struct netns_kept {
+	int fd;
+	struct netns_owner owner;
+	uint64_t stamp;                /* when it was kept: the oldest goes first */
+};
 
 struct netns_pool {
 	int home_fd;                 /* the broker's own network namespace */
 	int fds[NETNS_POOL_MAX];
 	unsigned n, target;
+	struct netns_kept kept[NETNS_KEPT_MAX];
+	unsigned nkept;
 	uint64_t made, taken, missed;  /* for toolgate/status */
+	uint64_t reused, dropped;      /* kept ones given again / closed unused */
+	uint64_t clock;
 };
+
+/* Can a namespace t's calls used ever be kept (see above)? */
+bool sandbox_netns_keepable(const struct tool *t);
+
+/* The owner of a call: t called by uid/gid as principal on behalf of user
+   (NULL: none). */
+void netns_owner_make(struct netns_owner *o, const struct tool *t, uid_t uid, gid_t gid,
+                      const char *principal, const char *user);
 
 int netns_pool_init(struct netns_pool *p, unsigned target, struct tg_error *err);
 bool netns_pool_wants_more(const struct netns_pool *p);
@@ -112,6 +156,14 @@ bool netns_pool_wants_more(const struct netns_pool *p);
 int netns_pool_fill_one(struct netns_pool *p, struct tg_error *err);
 /* A namespace for one call, or -1 when the pool is empty. */
 int netns_pool_take(struct netns_pool *p);
+/* The same, for a call of owner o (NULL: a fresh one only): a namespace kept
+   for o if there is one (*reused true), else a fresh one. */
+int netns_pool_take_for(struct netns_pool *p, const struct netns_owner *o, bool *reused);
+/* Keep fd (taken over: kept or closed) for o's later calls.  The caller
+   vouches for what the comment above requires. */
+void netns_pool_keep(struct netns_pool *p, int fd, const struct netns_owner *o);
+/* Close every kept namespace (a new configuration: its tools are others). */
+void netns_pool_forget_kept(struct netns_pool *p);
 void netns_pool_fini(struct netns_pool *p);
 
 /*

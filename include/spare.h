@@ -34,6 +34,9 @@ struct spare {
 	uid_t uid;
 	gid_t gid;
 	bool dynamic_uid;            /* uid is from the server's pool */
+	bool netns_kept;             /* it joined a namespace kept for owner (sandbox.h):
+	                                only a call of that owner may adopt it */
+	struct netns_owner owner;
 };
 
 #define SPARES_MAX 4
@@ -46,28 +49,35 @@ struct spares {
 	unsigned ngraves;
 	struct config *want_cfg;     /* the tool the next spare is for (cfg referenced) */
 	const struct tool *want;
+	struct netns_owner want_owner;   /* the caller of its last call */
+	bool want_owned;
 	uint64_t made, used, discarded;   /* for toolgate/status */
 };
 
 /*
  * Spawn the confined child of one call of t as uid/gid: a cgroup (from the
- * server's pool) with t's limits, a network namespace (pool), then
- * sandbox_spawn.  Used for spares and for calls that find none.  0, or -1
- * with err (then nothing is held).
+ * server's pool) with t's limits, a network namespace (the pool's: one kept
+ * for owner if t's can be kept and owner is not NULL, *netns_kept then
+ * true; else a fresh one), then sandbox_spawn.  Used for spares and for
+ * calls that find none.  0, or -1 with err (then nothing is held).
  */
-int spare_spawn(struct server *s, const struct tool *t, uid_t uid, gid_t gid,
-                struct cgroup_call *cg, struct sandbox_child *child, struct tg_error *err);
+int spare_spawn(struct server *s, const struct tool *t, const struct netns_owner *owner,
+                uid_t uid, gid_t gid, struct cgroup_call *cg, struct sandbox_child *child,
+                bool *netns_kept, struct tg_error *err);
 
-/* A spare of the current configuration's tool t, if one is ready: moved to
-   *out (the caller owns it all, cfg reference included).  True if found. */
-bool spares_take(struct server *s, const struct tool *t, struct spare *out);
+/* A spare of the current configuration's tool t that a call of owner may
+   adopt, if one is ready: moved to *out (the caller owns it all, cfg
+   reference included).  True if found. */
+bool spares_take(struct server *s, const struct tool *t, const struct netns_owner *owner,
+                 struct spare *out);
 
 /* The tool whose next call a spare should serve: t, of the snapshot cfg,
    was just called.  Only a tool of the current configuration gets spares:
    a call decided before a reload (one held for an approver) runs under
    the replaced snapshot, whose spares would be stale at once, and the
    spares do not hold that snapshot. */
-void spares_want(struct server *s, const struct config *cfg, const struct tool *t);
+void spares_want(struct server *s, const struct config *cfg, const struct tool *t,
+                 const struct netns_owner *owner);
 
 /* Idle work: discard stale spares, make the wanted one.  True while there
    is some to do. */

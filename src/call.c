@@ -268,6 +268,14 @@ static void finish(struct call *k)
 	if (ran)
 		server_kaudit_drain(s);
 	k->state = CALL_DONE;
+	/* Its network namespace, kept for its owner's next call if nothing of
+	   this one is left in it: the child was reaped, and the kernel reaps
+	   the rest of its pid namespace first (sandbox.h). */
+	if (ran && k->exited && k->child.netns_fd >= 0 && k->cfg == s->config &&
+	    sandbox_netns_keepable(k->tool)) {
+		netns_pool_keep(&s->netns, k->child.netns_fd, &k->owner);
+		k->child.netns_fd = -1;
+	}
 	release_child(k);
 	if (k->cg.n) {
 		cgroup_call_stats(&k->cg, &k->rep.cgs);
@@ -468,7 +476,7 @@ int call_start_and_queue(struct call *k)
 		k->idem_begun = true;
 	}
 	struct spare sp;
-	if (spares_take(k->srv, t, &sp)) {
+	if (spares_take(k->srv, t, &k->owner, &sp)) {
 		/* A child confined for this tool is already waiting at its gate. */
 		k->child = sp.child;
 		k->cg = sp.cg;
@@ -488,7 +496,7 @@ int call_start_and_queue(struct call *k)
 		}
 	}
 	/* Its next call should find a spare too. */
-	spares_want(k->srv, k->cfg, t);
+	spares_want(k->srv, k->cfg, t, &k->owner);
 	json_t *argv = json_array();
 	for (char **a = t->argv; *a; a++)
 		json_array_append_new(argv, json_string_lossy(*a, strlen(*a)));
@@ -649,6 +657,7 @@ void call_start(struct conn *c, const json_t *id, json_t *params)
 	k->rules = json_incref(d.rules);
 	snprintf(k->decision_reason, sizeof k->decision_reason, "%s", d.reason);
 	k->user = d.user;
+	netns_owner_make(&k->owner, t, c->uid, c->gid, agent, k->user);
 	k->token_fields = d.token_fields;
 	k->approvers = d.approvers;
 	k->deadline_s = d.deadline_s;
@@ -833,7 +842,9 @@ void call_spawn_queued(struct server *s)
 			   killed): start afresh, as the same uid its record names. */
 			drop_adopted(k, false);
 		}
-		int rc = k->adopted ? 0 : spare_spawn(s, k->tool, k->uid, k->gid, &k->cg, &k->child, &err);
+		bool kept;
+		int rc = k->adopted ? 0 : spare_spawn(s, k->tool, &k->owner, k->uid, k->gid, &k->cg,
+		                                      &k->child, &kept, &err);
 		if (rc != 0) {
 			snprintf(k->setup_error, sizeof k->setup_error, "%.250s", err.msg);
 			k->setup_len = strlen(k->setup_error);

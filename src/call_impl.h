@@ -75,6 +75,7 @@ struct call {
 	uint64_t cpu_ms;            /* CPU time of the tool's own process */
 	struct cgroup_call cg;      /* the call's cgroup (cg.n == 0: none) */
 	bool adopted;               /* child and cgroup came from a spare (spare.h) */
+	struct netns_owner owner;   /* whose kept network namespace it may have (sandbox.h) */
 	bool audit_grace;           /* exited; waiting briefly for the kernel's audit records */
 	struct watch w_seccomp;     /* the child's seccomp listener */
 	bool start_durable;         /* its start record is on disk: the gate may open */

@@ -287,9 +287,11 @@ static void handle_status(struct conn *c, const json_t *id)
 	/* The last record made durable (fdatasync): audit_seq once the latest
 	   outcomes have had their group commit (server.h). */
 	json_object_set_new(r, "audit_durable_seq", json_integer((json_int_t)audit_durable_seq(s->audit)));
-	json_object_set_new(r, "netns_pool", json_pack("{s:I, s:I, s:I, s:I}",
+	json_object_set_new(r, "netns_pool", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"ready", (json_int_t)s->netns.n, "made", (json_int_t)s->netns.made,
-		"taken", (json_int_t)s->netns.taken, "missed", (json_int_t)s->netns.missed));
+		"taken", (json_int_t)s->netns.taken, "missed", (json_int_t)s->netns.missed,
+		"kept", (json_int_t)s->netns.nkept, "reused", (json_int_t)s->netns.reused,
+		"dropped", (json_int_t)s->netns.dropped));
 	/* Which limits are in force for the calls' process trees. */
 	json_object_set_new(r, "resources", json_string(cgroup_tree_describe(s->cgroups)));
 	json_object_set_new(r, "mode", json_string(sandbox_rootless() ?

@@ -29,6 +29,8 @@
 #include "seccomp_profile.h"
 #include "secrets.h"
 
+#include <sodium.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -593,6 +595,10 @@ int sandbox_spawn(const struct tool *t, int netns_fd, uid_t uid, gid_t gid,
 	fcntl(c->stdout_fd, F_SETFL, O_NONBLOCK);
 	fcntl(c->stderr_fd, F_SETFL, O_NONBLOCK);
 	fcntl(c->status_fd, F_SETFL, O_NONBLOCK);
+	/* The broker's hold on the namespace the child joins (see
+	   netns_pool_keep), if it came from the pool. */
+	c->netns_fd = netns_fd;
+	netns_fd = -1;
 	rc = 0;
 out:
 	close_pair(in);
@@ -665,8 +671,78 @@ int netns_pool_take(struct netns_pool *p)
 	return p->fds[--p->n];
 }
 
+bool sandbox_netns_keepable(const struct tool *t)
+{
+	return !rootless && t->network == TOOL_NET_NONE && !t->dynamic_uid && t->uid != 0;
+}
+
+void netns_owner_make(struct netns_owner *o, const struct tool *t, uid_t uid, gid_t gid,
+                      const char *principal, const char *user)
+{
+	/* Lengths first, so that no two different tuples hash alike. */
+	uint32_t ids[4] = { (uint32_t)uid, (uint32_t)gid, (uint32_t)strlen(principal),
+	                    user ? (uint32_t)strlen(user) : UINT32_MAX };
+	crypto_generichash_state h;
+	memset(o, 0, sizeof *o);
+	o->tool = t;
+	crypto_generichash_init(&h, NULL, 0, sizeof o->who);
+	crypto_generichash_update(&h, (const unsigned char *)ids, sizeof ids);
+	crypto_generichash_update(&h, (const unsigned char *)principal, strlen(principal));
+	if (user)
+		crypto_generichash_update(&h, (const unsigned char *)user, strlen(user));
+	crypto_generichash_final(&h, o->who, sizeof o->who);
+}
+
+int netns_pool_take_for(struct netns_pool *p, const struct netns_owner *o, bool *reused)
+{
+	*reused = false;
+	if (o) {
+		/* The most recently kept: its owner's latest call. */
+		unsigned best = NETNS_KEPT_MAX;
+		for (unsigned i = 0; i < p->nkept; i++)
+			if (memcmp(&p->kept[i].owner, o, sizeof *o) == 0 &&
+			    (best == NETNS_KEPT_MAX || p->kept[i].stamp > p->kept[best].stamp))
+				best = i;
+		if (best != NETNS_KEPT_MAX) {
+			int fd = p->kept[best].fd;
+			p->kept[best] = p->kept[--p->nkept];
+			p->reused++;
+			*reused = true;
+			return fd;
+		}
+	}
+	return netns_pool_take(p);
+}
+
+void netns_pool_keep(struct netns_pool *p, int fd, const struct netns_owner *o)
+{
+	if (p->nkept == NETNS_KEPT_MAX) {
+		/* Full: the one kept longest ago goes. */
+		unsigned old = 0;
+		for (unsigned i = 1; i < p->nkept; i++)
+			if (p->kept[i].stamp < p->kept[old].stamp)
+				old = i;
+		close(p->kept[old].fd);
+		p->kept[old] = p->kept[--p->nkept];
+		p->dropped++;
+	}
+	struct netns_kept *k = &p->kept[p->nkept++];
+	k->fd = fd;
+	k->owner = *o;
+	k->stamp = ++p->clock;
+}
+
+void netns_pool_forget_kept(struct netns_pool *p)
+{
+	while (p->nkept) {
+		close(p->kept[--p->nkept].fd);
+		p->dropped++;
+	}
+}
+
 void netns_pool_fini(struct netns_pool *p)
 {
+	netns_pool_forget_kept(p);
 	while (p->n)
 		close(p->fds[--p->n]);
 	if (p->home_fd >= 0)
@@ -783,13 +859,13 @@ void sandbox_child_init(struct sandbox_child *c)
 {
 	c->pid = -1;
 	c->pidfd = c->stdin_fd = c->stdout_fd = c->stderr_fd = c->status_fd = c->gate_fd = -1;
-	c->notify_fd = -1;
+	c->notify_fd = c->netns_fd = -1;
 }
 
 void sandbox_close(struct sandbox_child *c)
 {
 	int *fds[] = { &c->pidfd, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd, &c->status_fd,
-	               &c->gate_fd, &c->notify_fd };
+	               &c->gate_fd, &c->notify_fd, &c->netns_fd };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);

@@ -747,6 +747,8 @@ int server_reload(struct server *s, struct tg_error *err)
 	}
 	struct config *old = s->config;
 	s->config = n;
+	/* Kept network namespaces belong to the old tools (sandbox.h). */
+	netns_pool_forget_kept(&s->netns);
 	/* Running calls hold their own reference: they finish under old. */
 	admin_config_changed(s, old, n);
 	config_unref(old);

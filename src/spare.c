@@ -15,19 +15,26 @@
    take every core from the broker and the other calls. */
 #define CALL_CPU_PERCENT 100
 
-int spare_spawn(struct server *s, const struct tool *t, uid_t uid, gid_t gid,
-                struct cgroup_call *cg, struct sandbox_child *child, struct tg_error *err)
+int spare_spawn(struct server *s, const struct tool *t, const struct netns_owner *owner,
+                uid_t uid, gid_t gid, struct cgroup_call *cg, struct sandbox_child *child,
+                bool *netns_kept, struct tg_error *err)
 {
+	*netns_kept = false;
 	const struct tool_limits *tl = &t->limits;
 	struct cgroup_limits cl = { .memory_bytes = tl->memory_mb << 20, .pids = tl->processes,
 	                            .cpu_percent = CALL_CPU_PERCENT };
 	if (cgroup_pool_take(&s->cgpool, &cl, cg, err) != 0)
 		return -1;
-	int netns_fd = t->network == TOOL_NET_HOST ? -1 : netns_pool_take(&s->netns);
+	bool reused = false;
+	int netns_fd = -1;
+	if (t->network != TOOL_NET_HOST)
+		netns_fd = netns_pool_take_for(&s->netns, owner && sandbox_netns_keepable(t) ? owner : NULL,
+		                               &reused);
 	if (sandbox_spawn(t, netns_fd, uid, gid, cg, child, err) != 0) {
 		cgroup_pool_retire(&s->cgpool, cg);
 		return -1;
 	}
+	*netns_kept = reused;
 	return 0;
 }
 
@@ -36,13 +43,21 @@ static bool current(const struct server *s, const struct spare *sp)
 	return sp->cfg == s->config;
 }
 
-bool spares_take(struct server *s, const struct tool *t, struct spare *out)
+/* May a call of owner (NULL: of no one) adopt sp?  One that joined a kept
+   namespace is its owner's alone. */
+static bool adoptable(const struct spare *sp, const struct netns_owner *owner)
+{
+	return !sp->netns_kept || (owner && memcmp(&sp->owner, owner, sizeof *owner) == 0);
+}
+
+bool spares_take(struct server *s, const struct tool *t, const struct netns_owner *owner,
+                 struct spare *out)
 {
 	if (s->spares.ngraves)
 		spares_reap(s);
 	for (unsigned i = 0; i < s->spares.n; i++) {
 		struct spare *sp = &s->spares.v[i];
-		if (sp->tool != t || !current(s, sp))
+		if (sp->tool != t || !current(s, sp) || !adoptable(sp, owner))
 			continue;
 		*out = *sp;
 		s->spares.v[i] = s->spares.v[--s->spares.n];
@@ -52,9 +67,15 @@ bool spares_take(struct server *s, const struct tool *t, struct spare *out)
 	return false;
 }
 
-void spares_want(struct server *s, const struct config *cfg, const struct tool *t)
+void spares_want(struct server *s, const struct config *cfg, const struct tool *t,
+                 const struct netns_owner *owner)
 {
-	if (cfg != s->config || (s->spares.want == t && s->spares.want_cfg == s->config))
+	if (cfg != s->config)
+		return;
+	s->spares.want_owned = owner != NULL;
+	if (owner)
+		s->spares.want_owner = *owner;
+	if (s->spares.want == t && s->spares.want_cfg == s->config)
 		return;
 	if (s->spares.want_cfg)
 		config_unref(s->spares.want_cfg);
@@ -62,14 +83,21 @@ void spares_want(struct server *s, const struct config *cfg, const struct tool *
 	s->spares.want = t;
 }
 
-/* Enough spares for t?  The default of two per tool lets the one a call
-   adopts have had the time of two calls to get ready (preparing one takes
-   about as long as a whole call). */
+static const struct netns_owner *wanted_owner(const struct server *s)
+{
+	return s->spares.want_owned ? &s->spares.want_owner : NULL;
+}
+
+/* Enough spares for t that its next call (of the wanted owner) may adopt?
+   The default of two per tool lets the one a call adopts have had the
+   time of two calls to get ready (preparing one takes about as long as a
+   whole call). */
 static bool have_spare_for(const struct server *s, const struct tool *t)
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < s->spares.n; i++)
-		if (s->spares.v[i].tool == t && current(s, &s->spares.v[i]))
+		if (s->spares.v[i].tool == t && current(s, &s->spares.v[i]) &&
+		    adoptable(&s->spares.v[i], wanted_owner(s)))
 			n++;
 	return n >= s->spares.per_tool;
 }
@@ -174,7 +202,8 @@ void spares_work_one(struct server *s)
 		sp.dynamic_uid = true;
 	}
 	struct tg_error err;
-	if (spare_spawn(s, t, sp.uid, sp.gid, &sp.cg, &sp.child, &err) != 0) {
+	if (spare_spawn(s, t, wanted_owner(s), sp.uid, sp.gid, &sp.cg, &sp.child, &sp.netns_kept,
+	                &err) != 0) {
 		log_warn("sandbox", "%s: preparing a spare sandbox: %s", t->name, err.msg);
 		if (sp.dynamic_uid)
 			uid_pool_give(&s->uids, sp.uid);
@@ -184,6 +213,8 @@ void spares_work_one(struct server *s)
 		s->spares.want = NULL;
 		return;
 	}
+	if (sp.netns_kept)
+		sp.owner = s->spares.want_owner;
 	sp.cfg = config_ref(s->config);
 	s->spares.v[s->spares.n++] = sp;
 	s->spares.made++;

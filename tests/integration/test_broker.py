@@ -48,6 +48,7 @@ TOOLS = [
     tool_file("tmp.echo", [TMP_ECHO]),
     tool_file("ls.proc", ["/bin/ls", "/proc"]),
     tool_file("inspect.dyn", [T("inspect")]),
+    tool_file("inspect.lo", [T("inspect")]),
     tool_file("sleeper.dyn", [T("sleeper"), MARK + "-d"], limits={"timeout_ms": 800}),
     tool_file("touch.w", ["/usr/bin/touch", os.path.join(W_DIR, "made-by-tool")]),
     tool_file("touch.r", ["/usr/bin/touch", os.path.join(R_DIR, "made-by-tool")]),
@@ -65,6 +66,8 @@ for _t in TOOLS:
         _t["sandbox"].update(run_as="root", allow_root=True)
     if _t["name"] == "priv.host":
         _t["sandbox"]["network"] = "host"
+    if _t["name"] == "inspect.lo":
+        _t["sandbox"]["network"] = "loopback"
     if _t["name"] == "touch.w":
         _t["sandbox"]["write_paths"] = [W_DIR]
 for _t in TOOLS:
@@ -486,6 +489,50 @@ def a_call_adopts_a_sandbox_prepared_while_idle_and_it_is_confined_the_same():
         eq(second[k], first[k], k)
 
 
+def netns_cookies(c, tool, n):
+    """The network namespace (SO_NETNS_COOKIE, never reused) of n calls in turn."""
+    out = []
+    for _ in range(n):
+        r = c.call(tool, {})
+        eq(r["isError"], False, text_of(r))
+        out.append(json.loads(text_of(r))["netns_cookie"])
+    return out
+
+
+@test
+def a_network_namespace_is_reused_only_by_later_calls_of_the_same_tool_for_the_same_caller():
+    a, r = b.client(AGENT_UID), b.client(0)
+    pool = lambda: a.request("toolgate/status", {})["result"]["netns_pool"]
+    before = pool()["reused"]
+    mine = netns_cookies(a, "inspect", 6)
+    eq(None in mine, False, "every call has a network namespace of its own: %r" % mine)
+    eq(len(set(mine)) < len(mine), True, "later calls of the caller reuse one: %r" % mine)
+    eq(pool()["reused"] > before, True, "toolgate/status counts the reuse: %r" % pool())
+    # Another caller of the same tool, before, between and after the first one's calls.
+    theirs = netns_cookies(r, "inspect", 4)
+    for _ in range(2):
+        mine += netns_cookies(a, "inspect", 2)
+        theirs += netns_cookies(r, "inspect", 2)
+    eq(set(mine) & set(theirs), set(), "no namespace ever goes from one caller to another")
+    eq(len(set(theirs)) < len(theirs), True, "the other caller reuses its own: %r" % theirs)
+    # The same caller, another tool: not shared either.
+    echo_tools = netns_cookies(a, "inspect.dyn", 4) + netns_cookies(a, "inspect.lo", 4)
+    eq(set(echo_tools) & set(mine), set(), "a namespace stays with its tool")
+    a.close()
+    r.close()
+
+
+@test
+def a_tool_with_loopback_or_a_dynamic_uid_gets_a_fresh_network_namespace_every_call():
+    a = b.client(AGENT_UID)
+    ops = b.client(OPS_UID)
+    for c, tool in ((a, "inspect.lo"), (a, "inspect.dyn"), (ops, "priv.root")):
+        got = netns_cookies(c, tool, 5)
+        eq(len(set(got)), 5, "%s: a namespace of its own each time: %r" % (tool, got))
+    a.close()
+    ops.close()
+
+
 @test
 def the_tool_sees_only_its_own_processes_in_proc():
     r = b.client(AGENT_UID).call("ls.proc", {})
@@ -766,7 +813,10 @@ def however_a_call_ends_the_broker_keeps_no_descriptor_of_it():
         b7.start()
         c = b7.client(AGENT_UID)
         eq(c.call("echo", {"msg": "warm"})["isError"], False)
-        before = settled_fds(b7.proc.pid)
+        # Network namespaces kept for their callers' next calls (sandbox.h)
+        # are held on purpose, as many as toolgate/status says, at most 8.
+        kept = lambda: c.request("toolgate/status", {})["result"]["netns_pool"]["kept"]
+        before, kept_before = settled_fds(b7.proc.pid), kept()
         eq(c.call("echo", {"msg": "ok"})["isError"], False)
         eq(c.call("danger.delete", {})["_meta"]["toolgate/decision"]["decision"], "forbid")
         eq(c.call("echo", {"msg": 5})["_meta"]["toolgate/decision"]["decision"], "invalid")
@@ -799,7 +849,11 @@ def however_a_call_ends_the_broker_keeps_no_descriptor_of_it():
             gone.sock.close()
         wait_until(lambda: "the client disconnected" in b7.log().split("sleeper.long for agent:")[-1], 5,
                    "the last call to end")
-        eq(settled_fds(b7.proc.pid), before, "the same descriptors as before the calls")
+        after, kept_after = settled_fds(b7.proc.pid), kept()
+        eq(kept_after <= 8, True, "at most 8 kept namespaces: %d" % kept_after)
+        for _ in range(kept_after - kept_before):
+            after.remove("net:[N]")
+        eq(after, before, "the same descriptors as before the calls, but the kept namespaces")
     finally:
         b7.close()
 
@@ -998,7 +1052,9 @@ def a_sandbox_that_cannot_be_built_fails_its_call_and_leaks_no_descriptor():
         eq((r["isError"], text_of(r)), (True, "lost failed: the sandbox could not start the tool: "
                                              "building its filesystem view: %s: No such file or "
                                              "directory" % gone))
-        fds = lambda: len(os.listdir("/proc/%d/fd" % b9.proc.pid))
+        # Less the network namespaces kept for the caller's next call (sandbox.h).
+        kept = lambda: c.request("toolgate/status", {})["result"]["netns_pool"]["kept"]
+        fds = lambda: len(os.listdir("/proc/%d/fd" % b9.proc.pid)) - kept()
         time.sleep(0.3)
         before = fds()
         for _ in range(20):

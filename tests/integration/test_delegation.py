@@ -16,7 +16,8 @@ REFUND_SCHEMA = {"type": "object", "properties": {
     "order_id": {"type": "string"}, "amount_cents": {"type": "integer", "minimum": 1}},
     "required": ["order_id", "amount_cents"], "additionalProperties": False}
 TOOLS = [tool_file("refund.issue", [T("echo-args")], effect="write", schema=REFUND_SCHEMA),
-         tool_file("kb.search", [T("echo-args")])]
+         tool_file("kb.search", [T("echo-args")]),
+         tool_file("kb.inspect", [T("inspect")])]
 POLICY = {
     "principals": {"support-bot": {"uids": [BOT]}, "support-lead": {"uids": [LEAD]}},
     "rules": [
@@ -265,6 +266,32 @@ def policy_explain_does_not_spend_a_single_use_token():
         rc, r = explain("refund.issue", {"order_id": "ORD-9", "amount_cents": 100}, tok)
         eq((rc, r["decision"]), (0, "permit"))
     eq(refund(tok)["isError"], False, "the broker still accepts it once")
+
+
+@test
+def a_network_namespace_kept_for_one_users_calls_never_serves_another_users():
+    # One agent, one tool, on behalf of alice, of bob, and of no one: the
+    # namespace a call used may serve a later call on behalf of the same
+    # user only (sandbox.h).
+    tokens = {"alice": mint(sub="alice"), "bob": mint(sub="bob"), None: None}
+    c = b.client(BOT)
+    seen = {u: [] for u in tokens}
+    for _ in range(5):
+        for u, tok in tokens.items():
+            for _ in range(2):
+                params = {"name": "kb.inspect", "arguments": {}}
+                if tok:
+                    params["_meta"] = {"toolgate/delegation": tok}
+                r = c.request("tools/call", params)["result"]
+                eq(r["isError"], False, text_of(r))
+                seen[u].append(json.loads(text_of(r))["netns_cookie"])
+    c.close()
+    for u in tokens:
+        for v in tokens:
+            if u != v:
+                eq(set(seen[u]) & set(seen[v]), set(), "%s's and %s's namespaces" % (u, v))
+    eq(all(len(set(s)) < len(s) for s in seen.values()), True,
+       "each user's later calls reuse one of theirs: %r" % seen)
 
 
 @test

@@ -21,7 +21,7 @@ POLICY = {"principals": {"bot": {"uids": [AGENT]}, "ops": {"uids": [ADMIN], "adm
           "rules": [{"id": "bot-all", "effect": "permit", "agents": ["bot"], "tools": ["*"]},
                     {"id": "viewer-echo", "effect": "permit", "agents": ["viewer"], "tools": ["echo"]}]}
 
-b = Broker([tool_file("echo", [T("echo-args")]),
+b = Broker([tool_file("echo", [T("echo-args")]), tool_file("inspect", [T("inspect")]),
             tool_file("slow", [T("sleeper"), "tg-reload-slow"], limits={"timeout_ms": 1500})], POLICY)
 b.start()
 PID = b.proc.pid
@@ -58,13 +58,28 @@ def wait_notified(c, what, timeout=10):
 
 
 @test
+def no_network_namespace_kept_under_one_configuration_serves_a_call_under_the_next():
+    bot = b.client(AGENT)
+    pool = lambda: bot.request("toolgate/status", {})["result"]["netns_pool"]
+    cookies = lambda: [json.loads(text_of(bot.call("inspect", {})))["netns_cookie"] for _ in range(6)]
+    old = cookies()
+    eq(len(set(old)) < len(old) and pool()["kept"] > 0, True, "kept and reused: %r %r" % (old, pool()))
+    p = as_uid(0, "reload")
+    eq(p.returncode, 0, p.stderr)
+    eq(pool()["kept"], 0, "a reload forgets the kept namespaces")
+    new = cookies()
+    eq(set(old) & set(new), set(), "the namespaces of the replaced configuration's calls")
+    bot.close()
+
+
+@test
 def a_tool_dropped_into_tools_d_appears_after_sighup_and_clients_are_told():
     bot, viewer = b.client(AGENT), b.client(OTHER)
-    eq(names(bot), ["echo", "slow"])
+    eq(names(bot), ["echo", "inspect", "slow"])
     b.write_tool(tool_file("added", [T("echo-args")]))
     os.kill(PID, signal.SIGHUP)
     wait_notified(bot, "SIGHUP")
-    eq(names(bot), ["added", "echo", "slow"])
+    eq(names(bot), ["added", "echo", "inspect", "slow"])
     eq(bot.call("added", {"x": 1})["isError"], False)
     # viewer sees only echo: its list did not change, so it is not told.
     eq(notifications(viewer, 1.0), [])
@@ -80,9 +95,9 @@ def toolgate_reload_does_what_sighup_does_and_says_so():
     b.write_tool(tool_file("added2", [T("echo-args")]))
     p = as_uid(0, "reload")
     eq(p.returncode, 0, p.stderr)
-    contains(p.stdout, "reloaded: 4 tools, configuration digest ")
+    contains(p.stdout, "reloaded: 5 tools, configuration digest ")
     wait_notified(bot, "toolgate reload")
-    eq(names(bot), ["added", "added2", "echo", "slow"])
+    eq(names(bot), ["added", "added2", "echo", "inspect", "slow"])
     p = as_uid(AGENT, "reload")
     eq((p.returncode, p.stderr.strip()), (1, "toolgate reload: Not permitted: toolgate/admin/reload "
                                              "is for admin principals (\"admin\": true in the policies) and "

@@ -6,8 +6,12 @@
  *    "tmpdir","no_new_privs","cap_eff","cap_bnd","cap_prm","cap_inh",
  *    "cap_amb","seccomp","seccomp_filters","pid","ppid","hostname",
  *    "rlimit_nofile","rlimit_as","net_ifaces":[..],"root":[names in /],
- *    "dev":[names in /dev],"mounts":[[mount point,"ro"|"rw",fstype],..]}
+ *    "dev":[names in /dev],"mounts":[[mount point,"ro"|"rw",fstype],..],
+ *    "netns_cookie"}
  *
+ * netns_cookie is the kernel's never-reused number of its network namespace
+ * (SO_NETNS_COOKIE; a namespace's inode number can come back once it is
+ * freed).
  * cap_* are the hex strings of /proc/self/status; seccomp is its Seccomp
  * mode (0 none, 1 strict, 2 filter); rlimits are the soft limits, a number
  * or "unlimited"; a value it cannot find is null.  The open descriptors are
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -103,6 +108,23 @@ static void put_fds(void)
 	}
 	putchar(']');
 	closedir(d);
+}
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+static void put_netns_cookie(void)
+{
+	unsigned long long cookie = 0;
+	socklen_t len = sizeof cookie;
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0 && getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0)
+		printf("%llu", cookie);
+	else
+		fputs("null", stdout);
+	if (s >= 0)
+		close(s);
 }
 
 static void put_ifaces(void)
@@ -300,6 +322,8 @@ int main(void)
 
 	key("net_ifaces", 0);
 	put_ifaces();
+	key("netns_cookie", 0);
+	put_netns_cookie();
 	fputs("}\n", stdout);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

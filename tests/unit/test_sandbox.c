@@ -198,6 +198,93 @@ TEST(the_netns_pool_makes_distinct_namespaces_and_keeps_the_broker_home)
 	netns_pool_fini(&p);
 }
 
+TEST(a_kept_namespace_goes_back_only_to_its_owner_newest_first)
+{
+	struct netns_pool p;
+	struct tg_error err;
+	char *argv[] = { "/bin/true", NULL };
+	struct tool t, u;
+	make_tool(&t, argv, NULL);
+	make_tool(&u, argv, NULL);
+	struct netns_owner alice, bob, alice_u;
+	netns_owner_make(&alice, &t, 1000, 1000, "bot", "alice");
+	netns_owner_make(&bob, &t, 1000, 1000, "bot", "bob");
+	netns_owner_make(&alice_u, &u, 1000, 1000, "bot", "alice");
+	CHECK(netns_pool_init(&p, 3, &err) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(netns_pool_fill_one(&p, &err) == 0);
+	bool reused = true;
+	int a1 = netns_pool_take_for(&p, &alice, &reused);
+	CHECK(a1 >= 0 && !reused);
+	int a2 = netns_pool_take_for(&p, &alice, &reused);
+	CHECK(a2 >= 0 && !reused);
+	ino_t i1 = fd_inode(a1), i2 = fd_inode(a2);
+	netns_pool_keep(&p, a1, &alice);
+	netns_pool_keep(&p, a2, &alice);
+	CHECK(p.nkept == 2);
+	/* Another user, the same user of another tool, or no owner: a fresh one. */
+	int b = netns_pool_take_for(&p, &bob, &reused);
+	CHECK(b >= 0 && !reused && fd_inode(b) != i1 && fd_inode(b) != i2);
+	close(b);
+	CHECK(netns_pool_take_for(&p, &alice_u, &reused) == -1 && !reused);   /* the pool is empty */
+	CHECK(netns_pool_take_for(&p, NULL, &reused) == -1 && !reused);
+	CHECK(p.nkept == 2);
+	/* Its owner gets the one kept last, then the other. */
+	int r = netns_pool_take_for(&p, &alice, &reused);
+	CHECK(reused && fd_inode(r) == i2);
+	netns_pool_keep(&p, r, &alice);
+	r = netns_pool_take_for(&p, &alice, &reused);
+	CHECK(reused && fd_inode(r) == i2);
+	int r2 = netns_pool_take_for(&p, &alice, &reused);
+	CHECK(reused && fd_inode(r2) == i1);
+	CHECK(p.nkept == 0 && p.reused == 3);
+	/* Full: the one kept longest ago is closed. */
+	netns_pool_keep(&p, r2, &alice);
+	for (int i = 1; i < NETNS_KEPT_MAX; i++)
+		netns_pool_keep(&p, dup(r), &bob);
+	CHECK(p.nkept == NETNS_KEPT_MAX && p.dropped == 0);
+	netns_pool_keep(&p, r, &bob);
+	CHECK(p.nkept == NETNS_KEPT_MAX && p.dropped == 1);
+	CHECK(netns_pool_take_for(&p, &alice, &reused) == -1 && !reused);
+	netns_pool_forget_kept(&p);
+	CHECK(p.nkept == 0 && p.dropped == 1 + NETNS_KEPT_MAX);
+	netns_pool_fini(&p);
+}
+
+TEST(owners_differ_in_every_part_and_only_quiet_tools_keep_a_namespace)
+{
+	char *argv[] = { "/bin/true", NULL };
+	struct tool t, u;
+	make_tool(&t, argv, NULL);
+	make_tool(&u, argv, NULL);
+	struct netns_owner o[7];
+	netns_owner_make(&o[0], &t, 1000, 1000, "bot", "alice");
+	netns_owner_make(&o[1], &u, 1000, 1000, "bot", "alice");
+	netns_owner_make(&o[2], &t, 1001, 1000, "bot", "alice");
+	netns_owner_make(&o[3], &t, 1000, 1001, "bot", "alice");
+	netns_owner_make(&o[4], &t, 1000, 1000, "bot2", "alice");
+	netns_owner_make(&o[5], &t, 1000, 1000, "bot", NULL);
+	netns_owner_make(&o[6], &t, 1000, 1000, "bot", "");
+	for (int i = 0; i < 7; i++)
+		for (int j = i + 1; j < 7; j++)
+			CHECK(memcmp(&o[i], &o[j], sizeof o[i]) != 0);
+	struct netns_owner again;
+	netns_owner_make(&again, &t, 1000, 1000, "bot", "alice");
+	CHECK(memcmp(&again, &o[0], sizeof again) == 0);
+	/* Only network "none", a fixed uid, not root. */
+	CHECK(sandbox_netns_keepable(&t));
+	t.network = TOOL_NET_LOOPBACK;
+	CHECK(!sandbox_netns_keepable(&t));
+	t.network = TOOL_NET_HOST;
+	CHECK(!sandbox_netns_keepable(&t));
+	t.network = TOOL_NET_NONE;
+	t.dynamic_uid = true;
+	CHECK(!sandbox_netns_keepable(&t));
+	t.dynamic_uid = false;
+	t.uid = 0;
+	CHECK(!sandbox_netns_keepable(&t));
+}
+
 TEST(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down)
 {
 	struct netns_pool p;
@@ -257,6 +344,8 @@ int main(void)
 	RUN(a_missing_executable_is_reported_on_the_status_pipe);
 	RUN(a_gated_sibling_does_not_hold_another_calls_stdin_open);
 	RUN(the_netns_pool_makes_distinct_namespaces_and_keeps_the_broker_home);
+	RUN(a_kept_namespace_goes_back_only_to_its_owner_newest_first);
+	RUN(owners_differ_in_every_part_and_only_quiet_tools_keep_a_namespace);
 	RUN(a_tool_in_a_pooled_namespace_sees_only_a_loopback_that_is_down);
 	RUN(exit_statuses_are_described_in_words);
 	seccomp_program_free(profile);
