@@ -62,4 +62,9 @@ int secrets_load(int config_dirfd, const char *where, const json_t *map,
 /* Wipe and free (NULL is fine). */
 void secrets_free(struct secret_set *s);
 
+/* Every string in v (values, at any depth, in place) with the secret
+   values of ss replaced by their marker, as in a tool's output; a string
+   whose replacement would not be UTF-8 becomes "[REDACTED]" whole. */
+void secrets_redact_json(json_t *v, const struct secret_set *ss);
+
 #endif

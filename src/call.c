@@ -176,51 +176,6 @@ static bool traceparent_valid(const char *tp)
 	return !trace_zero && !parent_zero;
 }
 
-/* A secret that is not itself UTF-8 could have cut a character: then the
-   whole string goes. */
-static json_t *redacted_string(const char *r, size_t n)
-{
-	json_t *j = json_stringn(r, n);
-	return j ? j : json_string(SCHEMA_REDACTED);
-}
-
-/* The string m with the tool's secret values replaced, or NULL when it
-   holds none. */
-static json_t *redacted_copy(const json_t *m, const struct secret_set *ss)
-{
-	size_t n;
-	json_t *out = NULL;
-	char *r = redact_buffer(ss->patterns, ss->n, json_string_value(m), json_string_length(m), &n);
-	if (r && (n != json_string_length(m) || memcmp(r, json_string_value(m), n) != 0))
-		out = redacted_string(r, n);
-	free(r);
-	return out;
-}
-
-/* Every string in v (values, at any depth) with the tool's secret values
-   replaced, as in its output. */
-static void redact_strings(json_t *v, const struct secret_set *ss)
-{
-	const char *key;
-	size_t i;
-	json_t *m, *r;
-	if (json_is_object(v)) {
-		json_object_foreach(v, key, m) {
-			if (!json_is_string(m))
-				redact_strings(m, ss);
-			else if ((r = redacted_copy(m, ss)) != NULL)
-				json_object_set_new(v, key, r);
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, m) {
-			if (!json_is_string(m))
-				redact_strings(m, ss);
-			else if ((r = redacted_copy(m, ss)) != NULL)
-				json_array_set_new(v, i, r);
-		}
-	}
-}
-
 /* The arguments as the audit log (and an approver) sees them: writeOnly
    values replaced by "[REDACTED]", the tool's secrets by their marker.
    The tool itself gets them unchanged (its stdin is made before this). */
@@ -230,7 +185,7 @@ static json_t *audit_args_of(const struct tool *t, const json_t *args)
 	if (!a)
 		return json_object();
 	if (t->secret_values)
-		redact_strings(a, t->secret_values);
+		secrets_redact_json(a, t->secret_values);
 	return a;
 }
 

@@ -9,6 +9,7 @@
  * the tool writes (redact.h).
  */
 #include "secrets.h"
+#include "schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -216,4 +217,49 @@ int secrets_load(int config_dirfd, const char *where, const json_t *map,
 	close(dirfd);
 	*out = s;
 	return 0;
+}
+
+/* ---- redacting JSON (secrets.h) ---- */
+
+/* A secret that is not itself UTF-8 could have cut a character: then the
+   whole string goes. */
+static json_t *redacted_string(const char *r, size_t n)
+{
+	json_t *j = json_stringn(r, n);
+	return j ? j : json_string(SCHEMA_REDACTED);
+}
+
+/* The string m with the tool's secret values replaced, or NULL when it
+   holds none. */
+static json_t *redacted_copy(const json_t *m, const struct secret_set *ss)
+{
+	size_t n;
+	json_t *out = NULL;
+	char *r = redact_buffer(ss->patterns, ss->n, json_string_value(m), json_string_length(m), &n);
+	if (r && (n != json_string_length(m) || memcmp(r, json_string_value(m), n) != 0))
+		out = redacted_string(r, n);
+	free(r);
+	return out;
+}
+
+void secrets_redact_json(json_t *v, const struct secret_set *ss)
+{
+	const char *key;
+	size_t i;
+	json_t *m, *r;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, m) {
+			if (!json_is_string(m))
+				secrets_redact_json(m, ss);
+			else if ((r = redacted_copy(m, ss)) != NULL)
+				json_object_set_new(v, key, r);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			if (!json_is_string(m))
+				secrets_redact_json(m, ss);
+			else if ((r = redacted_copy(m, ss)) != NULL)
+				json_array_set_new(v, i, r);
+		}
+	}
 }
